@@ -1,0 +1,28 @@
+# Two commands do all the set-up:  `make serve`  and  `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: serve test system-deps bench clean
+
+serve: $(VENV)/.installed
+	$(BIN)/referee serve
+
+test: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+system-deps:
+	@bash scripts/ensure-system-packages
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) build *.egg-info
