@@ -180,3 +180,15 @@ def test_partial_sample_failures_still_vote_when_enough_remain(scripted):
     assert v.status == "ok" and v.reward == 1.0 and v.details["valid_samples"] == 2
     strict = score(verifier_for(server.base_url), "an answer", params={**RUBRIC, "samples": 3, "min_valid_samples": 3})
     assert strict.status == "error" and "1 of 3 samples" in strict.message
+
+
+def test_concurrent_calls_all_survive_a_json_mode_step_down(scripted):
+    def script(n, req):
+        if req.body.get("response_format", {}).get("type") == "json_schema":
+            return Reply(400, {"error": "response_format json_schema is not supported"}, delay_s=0.1)
+        return Reply(200, chat_completion('{"score": 5}'))
+
+    server = scripted(script)
+    verdicts = score_many(verifier_for(server.base_url), [(f"answer {i}", None, RUBRIC) for i in range(5)])
+    assert [v.status for v in verdicts] == ["ok"] * 5
+    assert all(v.details["json_mode"] == "json_object" for v in verdicts)

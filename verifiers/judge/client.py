@@ -9,6 +9,7 @@ made per event loop, so the same judge works from the server's loop and from `as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import hashlib
 import random
@@ -200,7 +201,8 @@ class JudgeClient:
         self.stats.calls += 1
         key = self.cache_key(request)
         if (hit := self._cache.get(key)) is not None:
-            self._cache.move_to_end(key)
+            with contextlib.suppress(KeyError):  # evicted meanwhile by another thread: still a hit
+                self._cache.move_to_end(key)
             self.stats.cache_hits += 1
             return replace(hit, cached=True, attempts=0, latency_ms=0.0)
         try:
@@ -297,10 +299,12 @@ class JudgeClient:
         return cap * random.uniform(0.5, 1.0)  # jitter, so that a burst of 429s does not retry in lockstep
 
     def _step_down_json_mode(self, rejected: str) -> bool:
-        if self.config.json_mode != "auto" or rejected == "off" or self.json_mode != rejected:
+        """After the server rejected `rejected`: may the call be re-sent in a weaker mode?"""
+        if self.config.json_mode != "auto" or rejected == "off":
             return False
-        self.json_mode = JSON_MODE_LADDER[JSON_MODE_LADDER.index(rejected) + 1]
-        self.stats.json_mode_downgrades.append(f"{rejected}->{self.json_mode}")
+        if self.json_mode == rejected:  # first to learn it; concurrent calls find it already lowered
+            self.json_mode = JSON_MODE_LADDER[JSON_MODE_LADDER.index(rejected) + 1]
+            self.stats.json_mode_downgrades.append(f"{rejected}->{self.json_mode}")
         return True
 
     async def _attempt(self, http: httpx.AsyncClient, body: dict[str, Any],
@@ -308,8 +312,8 @@ class JudgeClient:
         budget = max(0.001, min(self.config.timeout_s, deadline - time.monotonic()))
         timeout = httpx.Timeout(budget, connect=min(self.config.connect_timeout_s, budget))
         try:
-            resp = await asyncio.wait_for(http.post(self.url, content=orjson.dumps(body), timeout=timeout),
-                                          timeout=budget + 0.05)
+            async with asyncio.timeout(budget + 0.05):  # httpx times each phase; this caps the whole call
+                resp = await http.post(self.url, content=orjson.dumps(body), timeout=timeout)
         except (httpx.TimeoutException, TimeoutError):
             return _Failure(f"no reply within {budget:.2f}s", retryable=True, timed_out=True)
         except httpx.TransportError as exc:
