@@ -38,6 +38,7 @@ class _Task:
     job: Job
     timeout_s: float
     future: asyncio.Future[Verdict]
+    solo: bool = False  # runs in a chunk of its own, so a crash or overrun is surely its own
 
 
 @dataclass
@@ -155,12 +156,16 @@ class ProcessPool:
                 continue
             limit, chars = self._chunk_size(), 0
             while self._pending and len(worker.inflight) < limit and chars < MAX_CHUNK_CHARS:
+                if self._pending[0].solo and worker.inflight:
+                    break
                 task = self._pending.popleft()
                 if task.future.done():  # its request was cancelled
                     continue
                 chars += len(task.job.text)
                 worker.inflight.append((self._next_slot, task))
                 self._next_slot += 1
+                if task.solo:
+                    break
             if not worker.inflight:
                 continue
             try:
@@ -204,13 +209,18 @@ class ProcessPool:
             worker.process.kill()
         worker.process.join(1.0)
         worker.conn.close()
-        if worker.inflight:
-            _, current = worker.inflight.popleft()
-            if not current.future.done():
-                verdict_for_current.verifier = current.job.spec
-                current.future.set_result(verdict_for_current)
-            # Jobs of the chunk that had not started yet go back to the front of the queue.
-            self._pending.extendleft(task for _, task in reversed(worker.inflight))
+        if len(worker.inflight) == 1:
+            # Every other job of the chunk was answered: this one surely caused the failure.
+            _, culprit = worker.inflight.popleft()
+            if not culprit.future.done():
+                verdict_for_current.verifier = culprit.job.spec
+                culprit.future.set_result(verdict_for_current)
+        else:
+            # A worker flushes verdicts in small groups, so which unanswered job failed is not
+            # certain: run each of them again alone, where a repeat failure is surely its own.
+            for _, task in reversed(worker.inflight):
+                task.solo = True
+                self._pending.appendleft(task)
             worker.inflight.clear()
         if not self._closed:
             task = asyncio.get_running_loop().create_task(self._respawn())

@@ -58,10 +58,10 @@ class Scorer:
             positions.setdefault(key, []).append(index)
             jobs.setdefault(key, prepared)
 
-        hits = await self.cache.get_many(list(jobs)) if self.cache else {}
+        hits = await self.cache.get_many(list(jobs)) if self.cache is not None else {}
         todo = [key for key in jobs if key not in hits]
         fresh = await self._run({key: jobs[key] for key in todo}, timeout_s)
-        if self.cache and fresh:
+        if self.cache is not None and fresh:
             await self.cache.put_many(fresh)
 
         for key, indexes in positions.items():
