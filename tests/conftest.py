@@ -56,14 +56,21 @@ def running_server(*args: str, env: dict[str, str] | None = None, ready_timeout:
             proc.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def demo_plugin() -> Iterator[None]:
-    """`pip install` a real third-party plugin package into this environment, for the session."""
+    """`pip install` a real third-party plugin package into this environment, for the session.
+
+    Autouse, so it is in place before any registry or worker pool of this process is built.
+    """
+    from verifiers.registry import default_registry
+
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", str(DEMO_PLUGIN)], check=True)
+    default_registry(reload=True)
     try:
         yield
     finally:
         subprocess.run([sys.executable, "-m", "pip", "uninstall", "-q", "-y", "referee-demo-plugin"], check=False)
+        default_registry(reload=True)
 
 
 @pytest.fixture(scope="session")
