@@ -29,8 +29,6 @@ import orjson
 from verifiers import Item, Registry
 from verifiers.base import Context
 from verifiers.judge import JudgeConfig, JudgeVerifier
-from verifiers.judge.client import ChatRequest
-from verifiers.judge.modes import MODES
 from verifiers.judge.params import JudgeParams, JudgeReference
 from verifiers.scoring import Job, ascore_prepared, prepare
 
@@ -131,10 +129,8 @@ def bodies_for(verifier: JudgeVerifier, texts: list[str]) -> list[bytes]:
     params = JudgeParams.model_validate(PARAMS)
     out = []
     for text in texts:
-        ask = MODES["rubric"].asks(params, JudgeReference(prompt=PROMPT), text)[0]
-        req = ChatRequest(messages=ask.messages, temperature=client.config.temperature,
-                          max_tokens=PARAMS["max_tokens"], seed=client.config.seed, schema=ask.schema)
-        out.append(orjson.dumps(client._body(req, client.json_mode)))
+        _, samples = verifier.requests(client, text, JudgeReference(prompt=PROMPT), params)
+        out.append(orjson.dumps(client._body(samples[0][0], client.json_mode)))
     return out
 
 
@@ -197,7 +193,8 @@ def main() -> None:
         asyncio.run(run_direct(base_url, verifier, 1, completions(2, 2 * 10**6)))
         print(f"judge bench: {base_url} model={args.model}, rubric mode, max_tokens={PARAMS['max_tokens']}, "
               f"json_mode={verifier.client('default').json_mode}, "
-              f"max(--calls={args.calls}, concurrency) calls x {args.rounds} rounds per path and level")
+              f"per path and level: {args.calls} calls x {args.rounds} alternating rounds (at least one round of "
+              "`concurrency` calls)")
         print(f"{'conc':>4} | {'direct calls/s':>14} {'p50 ms':>8} {'p99 ms':>8} | "
               f"{'referee calls/s':>15} {'p50 ms':>8} {'p99 ms':>8} | {'wall diff':>9} | "
               f"{'client CPU ms/call':>18} | {'added':>6}")
@@ -206,8 +203,10 @@ def main() -> None:
             wall = {"direct": 0.0, "referee": 0.0}
             lat: dict[str, list[float]] = {"direct": [], "referee": []}
             cpu_s = {"direct": 0.0, "referee": 0.0}
+            # every run keeps all `c` workers busy; at high c, fewer (larger) rounds keep the total bounded
             calls = max(args.calls, c)
-            for r in range(args.rounds):
+            rounds = max(1, min(args.rounds, args.calls * args.rounds // calls))
+            for r in range(rounds):
                 order = ["direct", "referee"] if r % 2 == 0 else ["referee", "direct"]
                 for path in order:
                     texts = completions(calls, offset)
@@ -219,7 +218,7 @@ def main() -> None:
                     wall[path] += w
                     cpu_s[path] += cpu
                     lat[path] += l
-            n = calls * args.rounds
+            n = calls * rounds
             row = []
             for path in ("direct", "referee"):
                 row += [n / wall[path], 1000 * statistics.median(lat[path]), 1000 * percentile(lat[path], 0.99)]

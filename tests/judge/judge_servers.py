@@ -69,7 +69,7 @@ class LlamaServer:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=15)
+                self.proc.wait(timeout=5)  # it may still be generating for a request cut off by a deadline
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -189,3 +189,35 @@ def forward_to(base_url: str) -> Callable[[Received], Reply]:
             return Reply(exc.code, exc.read())
 
     return forward
+
+
+class RefereeService:
+    """`referee serve` in a subprocess on a free loopback port, with the given environment."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--log-level", "warning", *args]
+        self.proc = subprocess.Popen(cmd, env=os.environ | env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        until = time.monotonic() + timeout_s
+        while time.monotonic() < until:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"referee serve exited: {self.proc.stdout.read().decode(errors='replace')}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("referee serve did not become ready")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

@@ -192,3 +192,23 @@ def test_concurrent_calls_all_survive_a_json_mode_step_down(scripted):
     verdicts = score_many(verifier_for(server.base_url), [(f"answer {i}", None, RUBRIC) for i in range(5)])
     assert [v.status for v in verdicts] == ["ok"] * 5
     assert all(v.details["json_mode"] == "json_object" for v in verdicts)
+
+
+def test_retry_after_pauses_every_caller_of_the_judge(scripted):
+    # like a real rate limiter: after the first 429 the server refuses everything for a second
+    window = {"until": None}
+
+    def script(n, req):
+        now = time.monotonic()
+        if window["until"] is None:
+            window["until"] = now + 1.0
+            return Reply(429, {"error": "busy"}, {"Retry-After": "1"})
+        if now < window["until"]:
+            return Reply(429, {"error": "still busy"}, {"Retry-After": "1"})
+        return Reply(200, GOOD)
+
+    server = scripted(script)
+    verifier = verifier_for(server.base_url, max_concurrency=1)
+    verdicts = score_many(verifier, [(f"answer {i}", None, RUBRIC) for i in range(3)])
+    assert [v.status for v in verdicts] == ["ok"] * 3
+    assert len(server.chat_requests) == 4  # one 429; the other callers held back instead of hitting it too

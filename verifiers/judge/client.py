@@ -127,6 +127,7 @@ class JudgeClient:
         self.stats = ClientStats()
         self.json_mode = JSON_MODE_LADDER[0] if config.json_mode == "auto" else config.json_mode
         self._cache: OrderedDict[str, ChatReply] = OrderedDict()
+        self._paused_until = 0.0  # time.monotonic() before which nothing is sent (from Retry-After)
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = weakref.WeakKeyDictionary()
         self.url = f"{config.base_url}/chat/completions"
 
@@ -234,6 +235,13 @@ class JudgeClient:
             except TimeoutError:
                 raise self._give_up(Status.timeout, "no free slot (max_concurrency="
                                     f"{self.config.max_concurrency}) before the deadline", last, attempts) from None
+            if (pause := self._paused_until - time.monotonic()) > 0:  # the server asked everyone to wait
+                state.slots.release()
+                if pause >= deadline - time.monotonic():
+                    raise self._give_up(Status.timeout, f"the server asked for a {pause:.1f}s pause (Retry-After), "
+                                        "longer than the time left", last, attempts)
+                await asyncio.sleep(pause)
+                continue
             allowed = self.breaker.allow()
             try:
                 if allowed is not None:
@@ -274,6 +282,8 @@ class JudgeClient:
                 status = Status.timeout if outcome.timed_out else Status.error
                 raise JudgeCallError(status, f"{outcome.reason} (gave up after {attempts} attempts)", attempts)
             delay = outcome.retry_after if outcome.retry_after is not None else self._backoff(retries)
+            if outcome.retry_after:  # holds back every caller of this judge, not just this one
+                self._paused_until = max(self._paused_until, time.monotonic() + outcome.retry_after)
             if time.monotonic() + delay >= deadline:
                 raise self._give_up(Status.timeout, f"the next retry (in {delay:.1f}s) would start past the deadline",
                                     last, attempts)

@@ -91,6 +91,18 @@ class JudgeVerifier(Verifier):
         remaining = ctx.remaining()
         # finish a little before the caller's own cut-off, so the verdict carries our reason
         deadline = ctx.deadline - min(0.05, 0.02 * remaining)
+        asks, samples = self.requests(client, completion, ref, params)
+        flat = [req for sample in samples for req in sample]
+        if len(flat) == 1:  # the common case needs no gather
+            results = [await _call(client, flat[0], deadline)]
+        else:
+            results = list(await asyncio.gather(*(_call(client, req, deadline) for req in flat)))
+        per_sample = [results[i * len(asks):(i + 1) * len(asks)] for i in range(params.samples)]
+        return self._decide(client, params, params.mode, asks, samples, per_sample)
+
+    def requests(self, client: JudgeClient, completion: str, ref: JudgeReference,
+                 params: JudgeParams) -> tuple[list[Ask], list[list[ChatRequest]]]:
+        """What one item asks the judge: per sample (k of them), one request per ask of the mode."""
         mode = MODES[params.mode]
         response = after_reasoning(completion) if params.after_reasoning else completion
         asks = mode.asks(params, ref, response)
@@ -105,10 +117,7 @@ class JudgeVerifier(Verifier):
              for ask in asks]
             for i in range(params.samples)
         ]
-        flat = [req for sample in samples for req in sample]
-        results = await asyncio.gather(*(_call(client, req, deadline) for req in flat))
-        per_sample = [results[i * len(asks):(i + 1) * len(asks)] for i in range(params.samples)]
-        return self._decide(client, params, mode.name, asks, samples, per_sample)
+        return asks, samples
 
     def verify(self, completion: str, reference: Any, params: JudgeParams, ctx: Context) -> Verdict:
         """Blocking form for the in-process Python API: runs `averify` on a private event loop."""
