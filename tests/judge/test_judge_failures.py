@@ -212,3 +212,35 @@ def test_retry_after_pauses_every_caller_of_the_judge(scripted):
     verdicts = score_many(verifier, [(f"answer {i}", None, RUBRIC) for i in range(3)])
     assert [v.status for v in verdicts] == ["ok"] * 3
     assert len(server.chat_requests) == 4  # one 429; the other callers held back instead of hitting it too
+
+
+def test_a_request_rejected_for_another_reason_keeps_structured_output(scripted):
+    # a prompt over the context length is rejected whatever the response_format
+    def script(n, req):
+        if len(req.body["messages"][-1]["content"]) > 5000:
+            return Reply(400, {"error": {"message": "requested tokens exceed context window of 2048"}})
+        return Reply(200, chat_completion('{"score": 4}'))
+
+    server = scripted(script)
+    verifier = verifier_for(server.base_url)
+    too_long = score(verifier, "word " * 5000, params=RUBRIC)
+    assert too_long.status == "error" and "context window" in too_long.message
+    fine = score(verifier, "short", params=RUBRIC)
+    assert fine.status == "ok" and fine.details["json_mode"] == "json_schema"
+    assert server.chat_requests[-1].body["response_format"]["type"] == "json_schema"
+
+
+def test_the_python_api_works_inside_a_running_event_loop(scripted, monkeypatch):
+    import asyncio
+
+    import verifiers
+
+    server = scripted(lambda n, req: Reply(200, GOOD))
+    monkeypatch.setenv("REFEREE_JUDGE_LOOPY_BASE_URL", server.base_url)
+    monkeypatch.setenv("REFEREE_JUDGE_LOOPY_MODEL", "m")
+
+    async def trainer_step():  # e.g. an async training loop calling the blocking API
+        return verifiers.verify("judge", completion="x", params={"judge": "loopy", "critique": False})
+
+    v = asyncio.run(trainer_step())
+    assert v.status == "ok" and v.reward == (8 - 1) / 9

@@ -213,6 +213,7 @@ class JudgeClient:
 
         attempts = retries = 0
         last: _Failure | None = None
+        trial_mode: str | None = None  # a weaker structured-output mode this call is trying out
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -246,7 +247,7 @@ class JudgeClient:
             try:
                 if allowed is not None:
                     attempts += 1
-                    json_mode = self.json_mode
+                    json_mode = trial_mode or self.json_mode
                     started = time.perf_counter()
                     outcome = await self._attempt(state.http, self._body(request, json_mode), deadline)
             except BaseException:  # cancelled mid-probe: let the next caller probe instead
@@ -262,6 +263,8 @@ class JudgeClient:
             if isinstance(outcome, tuple):
                 text, usage, finish = outcome
                 self.breaker.record_success()
+                if trial_mode is not None:
+                    self._settle_json_mode(trial_mode)
                 reply = ChatReply(text=text, usage=usage, finish_reason=finish, json_mode=json_mode,
                                   attempts=attempts, latency_ms=round((time.perf_counter() - started) * 1000, 3))
                 self._remember(key, reply)
@@ -272,7 +275,8 @@ class JudgeClient:
                 self.breaker.record_failure(outcome.reason)
             else:
                 self.breaker.record_success()  # the server answered; it is alive
-            if outcome.rejected_response_format and self._step_down_json_mode(json_mode):
+            if outcome.rejected_response_format and (weaker := self._weaker_json_mode(json_mode)):
+                trial_mode = weaker
                 continue  # same request, weaker structured-output mode; not a retry
             if not outcome.retryable:
                 self.stats.failures += 1
@@ -308,14 +312,19 @@ class JudgeClient:
         cap = min(self.config.backoff_max_s, self.config.backoff_initial_s * 2**retries)
         return cap * random.uniform(0.5, 1.0)  # jitter, so that a burst of 429s does not retry in lockstep
 
-    def _step_down_json_mode(self, rejected: str) -> bool:
-        """After the server rejected `rejected`: may the call be re-sent in a weaker mode?"""
+    def _weaker_json_mode(self, rejected: str) -> str | None:
+        """The mode to try after the server rejected `rejected`, if `auto` allows one."""
         if self.config.json_mode != "auto" or rejected == "off":
-            return False
-        if self.json_mode == rejected:  # first to learn it; concurrent calls find it already lowered
-            self.json_mode = JSON_MODE_LADDER[JSON_MODE_LADDER.index(rejected) + 1]
-            self.stats.json_mode_downgrades.append(f"{rejected}->{self.json_mode}")
-        return True
+            return None
+        return JSON_MODE_LADDER[JSON_MODE_LADDER.index(rejected) + 1]
+
+    def _settle_json_mode(self, worked: str) -> None:
+        """A weaker mode got an answer where a stronger one was rejected: use it from now on.
+        Only a success settles it, so a request rejected for another reason (a prompt over the
+        context length, say) does not cost the judge its structured output."""
+        if JSON_MODE_LADDER.index(worked) > JSON_MODE_LADDER.index(self.json_mode):
+            self.stats.json_mode_downgrades.append(f"{self.json_mode}->{worked}")
+            self.json_mode = worked
 
     async def _attempt(self, http: httpx.AsyncClient, body: dict[str, Any],
                        deadline: float) -> tuple[str, dict[str, int], str | None] | _Failure:
