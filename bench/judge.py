@@ -170,7 +170,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base-url")
     ap.add_argument("--model", default="smollm2")
-    ap.add_argument("--calls", type=int, default=16, help="calls per run (at least the concurrency level)")
+    ap.add_argument("--calls", type=int, default=8, help="calls per run (at least the concurrency level)")
     ap.add_argument("--rounds", type=int, default=2, help="alternating rounds per concurrency level")
     ap.add_argument("--concurrency", default="1,8,32")
     ap.add_argument("--null-server", action="store_true",

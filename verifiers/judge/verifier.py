@@ -62,8 +62,7 @@ class JudgeVerifier(Verifier):
         configs = self.judges()
         config = configs.get(name)
         if config is None:
-            known = ", ".join(sorted(configs)) or "none (set REFEREE_JUDGES or REFEREE_JUDGE_<NAME>_BASE_URL)"
-            raise JudgeConfigError(f"unknown judge {name!r}; configured: {known}")
+            raise JudgeConfigError(_unknown_judge(name, configs))
         with self._lock:
             client = self._clients.get(name)
             if client is None or client.config != config:  # new or edited: start afresh
@@ -78,8 +77,7 @@ class JudgeVerifier(Verifier):
         except JudgeConfigError:
             configs = None  # a broken server configuration is reported as `error` when scoring
         if configs is not None and params.judge not in configs:
-            known = ", ".join(sorted(configs)) or "none"
-            raise ValueError(f"unknown judge {params.judge!r}; configured: {known}")
+            raise ValueError(_unknown_judge(params.judge, configs))
         return ref.model_dump(exclude_none=True)
 
     async def averify(self, completion: str, reference: Any, params: JudgeParams, ctx: Context) -> Verdict:
@@ -201,6 +199,11 @@ class JudgeVerifier(Verifier):
         outcome = mode.combine(values, params)
         details.update(outcome.summary)
         return Verdict.scored(outcome.reward, components=outcome.components, details=details, cached=cached)
+
+
+def _unknown_judge(name: str, configs: Mapping[str, JudgeConfig]) -> str:
+    known = ", ".join(sorted(configs)) or "none (set REFEREE_JUDGES, or REFEREE_JUDGE_<NAME>_BASE_URL and _MODEL)"
+    return f"unknown judge {name!r}; configured: {known}"
 
 
 async def _call(client: JudgeClient, request: ChatRequest, deadline: float) -> ChatReply | JudgeCallError:
