@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
 import socket
 import statistics
 import subprocess
@@ -29,6 +30,7 @@ import orjson
 from verifiers import Item, Registry
 from verifiers.base import Context
 from verifiers.judge import JudgeConfig, JudgeVerifier
+from verifiers.judge.client import _tls_context  # the same TLS set-up cost for both paths
 from verifiers.judge.params import JudgeParams, JudgeReference
 from verifiers.scoring import Job, ascore_prepared, prepare
 
@@ -65,6 +67,9 @@ NULL_REPLY = orjson.dumps({
 })
 
 
+NULL_DELAY_S = float(os.environ.get("REFEREE_BENCH_NULL_DELAY_MS", "0")) / 1000
+
+
 async def null_app(scope, receive, send) -> None:
     """An OpenAI-compatible endpoint that answers at once: isolates what the client side costs."""
     if scope["type"] != "http":
@@ -72,6 +77,8 @@ async def null_app(scope, receive, send) -> None:
     if scope["path"].endswith("/chat/completions"):
         while (await receive()).get("more_body"):
             pass
+        if NULL_DELAY_S:
+            await asyncio.sleep(NULL_DELAY_S)
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": NULL_REPLY})
     else:
@@ -79,12 +86,13 @@ async def null_app(scope, receive, send) -> None:
         await send({"type": "http.response.body", "body": b'{"data": []}'})
 
 
-def start_null() -> tuple[subprocess.Popen, str]:
+def start_null(delay_ms: float) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent), "judge:null_app",
-                             "--port", str(port), "--log-level", "warning", "--no-access-log"])
+                             "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                            env=os.environ | {"REFEREE_BENCH_NULL_DELAY_MS": str(delay_ms)})
     base_url = f"http://127.0.0.1:{port}/v1"
     for _ in range(300):
         try:
@@ -137,7 +145,7 @@ def bodies_for(verifier: JudgeVerifier, texts: list[str]) -> list[bytes]:
 async def run_direct(base_url: str, verifier: JudgeVerifier, concurrency: int, texts: list[str]):
     bodies = bodies_for(verifier, texts)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=300, trust_env=False,
+    async with httpx.AsyncClient(limits=limits, timeout=300, trust_env=False, verify=_tls_context(),
                                  headers={"content-type": "application/json"}) as http:
         async def one(body: bytes) -> None:
             resp = await http.post(f"{base_url}/chat/completions", content=body)
@@ -175,13 +183,14 @@ def main() -> None:
     ap.add_argument("--concurrency", default="1,8,32")
     ap.add_argument("--null-server", action="store_true",
                     help="instead of llama.cpp, a server that answers at once (the client side's cost alone)")
+    ap.add_argument("--null-delay-ms", type=float, default=0.0, help="the null server's reply latency")
     ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads when the bench starts the server")
     args = ap.parse_args()
 
     proc = None
     base_url = args.base_url
     if base_url is None:
-        proc, base_url = start_null() if args.null_server else start_llama(args.threads)
+        proc, base_url = start_null(args.null_delay_ms) if args.null_server else start_llama(args.threads)
     try:
         levels = [int(c) for c in args.concurrency.split(",")]
         config = JudgeConfig(name="default", base_url=base_url, model=args.model, max_concurrency=max(levels),
