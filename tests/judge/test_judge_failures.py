@@ -30,7 +30,7 @@ def test_429_forever_becomes_error_naming_the_cause(scripted):
     server = scripted(lambda n, req: Reply(429, {"error": "quota"}, {"Retry-After": "0"}))
     v = score(verifier_for(server.base_url, max_retries=2), "an answer", params=RUBRIC)
     assert v.status == "error" and v.reward == 0.0
-    assert "429" in v.message and "3 attempts" in v.message
+    assert "429" in v.message and "3 attempts" in v.message and v.details["retries"] == 2
     assert len(server.chat_requests) == 3
 
 
@@ -127,7 +127,7 @@ def test_json_mode_steps_down_when_the_server_rejects_response_format(scripted):
     verifier = verifier_for(server.base_url)
     v = score(verifier, "an answer", params=RUBRIC)
     assert v.status == "ok" and v.reward == (6 - 1) / 9
-    assert v.details["json_mode"] == "off"
+    assert v.details["json_mode"] == "off" and v.details["retries"] == 0  # a step-down is not a retry
     kinds = [r.body.get("response_format", {}).get("type") for r in server.chat_requests]
     assert kinds == ["json_schema", "json_object", None]
     score(verifier, "another answer", params=RUBRIC)  # remembered: no more rejected requests

@@ -42,6 +42,7 @@ class JudgeCallError(Exception):
         self.status = status
         self.reason = reason
         self.attempts = attempts
+        self.retries = 0  # re-sends after 429/5xx/timeouts (a structured-output step-down is not one)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class ChatReply:
     finish_reason: str | None
     json_mode: str
     attempts: int
+    retries: int = 0
     cached: bool = False
     latency_ms: float = 0.0
 
@@ -215,12 +217,21 @@ class JudgeClient:
             with contextlib.suppress(KeyError):  # evicted meanwhile by another thread: still a hit
                 self._cache.move_to_end(key)
             self.stats.cache_hits += 1
-            return replace(hit, cached=True, attempts=0, latency_ms=0.0)
+            return replace(hit, cached=True, attempts=0, retries=0, latency_ms=0.0)
         try:
             state = self._loop_state()
         except JudgeConfigError as exc:
             raise JudgeCallError(Status.error, str(exc)) from None
 
+        progress = {"retries": 0}
+        try:
+            return await self._send_with_retries(state, request, key, deadline, progress)
+        except JudgeCallError as exc:
+            exc.retries = progress["retries"]
+            raise
+
+    async def _send_with_retries(self, state: _LoopState, request: ChatRequest, key: str, deadline: float,
+                                 progress: dict[str, int]) -> ChatReply:
         attempts = retries = 0
         last: _Failure | None = None
         trial_mode: str | None = None  # a weaker structured-output mode this call is trying out
@@ -276,7 +287,7 @@ class JudgeClient:
                 if trial_mode is not None:
                     self._settle_json_mode(trial_mode)
                 reply = ChatReply(text=text, usage=usage, finish_reason=finish, json_mode=json_mode,
-                                  attempts=attempts, latency_ms=round((time.perf_counter() - started) * 1000, 3))
+                                  attempts=attempts, retries=retries, latency_ms=round((time.perf_counter() - started) * 1000, 3))
                 self._remember(key, reply)
                 return reply
 
@@ -302,6 +313,7 @@ class JudgeClient:
                 raise self._give_up(Status.timeout, f"the next retry (in {delay:.1f}s) would start past the deadline",
                                     last, attempts)
             retries += 1
+            progress["retries"] = retries
             self.stats.retries += 1
             await asyncio.sleep(delay)
 

@@ -149,7 +149,7 @@ class JudgeVerifier(Verifier):
             "usage": usage,
             "calls": len(replies) + len(failures),
             "cache_hits": sum(r.cached for r in replies),
-            "retries": sum(max(0, r.attempts - 1) for r in replies) + sum(max(0, f.attempts - 1) for f in failures),
+            "retries": sum(r.retries for r in replies) + sum(f.retries for f in failures),
             "json_mode": replies[0].json_mode if replies else client.json_mode,
             # time in the HTTP call that answered, slowest of the item's calls (they run concurrently)
             "judge_latency_ms": max((r.latency_ms for r in replies), default=0.0),
