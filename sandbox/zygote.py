@@ -1,0 +1,550 @@
+"""The warm parent that lives inside the sandbox and forks one isolated child per run.
+
+This file is executed *inside* the sandbox by the system interpreter (`python3 -I -c <source>`),
+so it uses the standard library only and imports nothing from this package. The service side
+imports it for the framing helpers (`send_frame`, `recv_frame`).
+
+Layers, outermost first:
+  1. The launcher (bubblewrap) gives this process its own user, mount, PID, network, IPC and
+     UTS namespaces, read-only system directories, an empty environment and a non-root uid.
+     This process keeps capabilities *inside* its user namespace only, and is non-dumpable.
+  2. Per run it forks a child that becomes PID 1 of a fresh PID namespace (so the whole process
+     tree dies with it), unshares mount/IPC/network namespaces, mounts fresh tmpfs on /work,
+     /tmp and /dev/shm and a fresh /proc, sets rlimits, drops every capability, sets
+     no_new_privs, and then either runs Python source in-process (the warm path) or execs a
+     command under a minimal init.
+The parent pumps stdin/stdout/stderr with caps, enforces the wall clock by killing the child
+(PID 1 of its namespace: the kernel then kills every process in it) and reports raw facts.
+Deciding what the facts mean (pass/fail, memory limit) happens outside, in the service.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import select
+import signal
+import struct
+import sys
+import time
+
+_HEADER = struct.Struct("!I")
+MAX_FRAME = 256 << 20
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("peer closed the channel")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def send_frame(fd: int, obj: dict) -> None:
+    data = json.dumps(obj, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    payload = _HEADER.pack(len(data)) + data
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def recv_frame(fd: int) -> dict:
+    (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size))
+    if size > MAX_FRAME:
+        raise ValueError("frame too large")
+    return json.loads(_read_exact(fd, size).decode("utf-8", "surrogatepass"))
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("latin-1")
+
+
+def _text(data: bytes) -> str:
+    return data.decode("latin-1")
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel interfaces (ctypes; Python 3.11 has no os.unshare / os.setns / mount).
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWUTS = 0x04000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 24, 38, 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+SYS_CAPSET = 126  # x86_64
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                       data.encode() if data else None), f"mount {target}")
+
+
+def _prctl(option: int, arg2: int = 0, arg3: int = 0) -> None:
+    _check(_libc.prctl(option, arg2, arg3, 0, 0), f"prctl {option}")
+
+
+def _drop_all_capabilities() -> None:
+    # With no_new_privs set and a non-root uid, nothing can be regained on execve (file
+    # capabilities and setuid bits are ignored), so clearing ambient + current sets suffices.
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable x 2 words, all zero
+    _check(_libc.syscall(SYS_CAPSET, header, data), "capset")
+
+
+# ---------------------------------------------------------------------------------------------
+# The child: namespaces, mounts, limits, then the program.
+
+def _apply_rlimits(limits: dict, hard_limits: dict) -> None:
+    import resource
+
+    cpu = max(1, int(limits["cpu_time_s"] + 0.999))
+    pairs = [
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_FSIZE, int(limits["file_size_mb"]) << 20),
+        (resource.RLIMIT_NOFILE, int(limits["open_files"])),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_STACK, int(limits["stack_mb"]) << 20),
+    ]
+    if limits.get("nproc"):
+        pairs.append((resource.RLIMIT_NPROC, int(limits["nproc"])))
+    if limits.get("data_mb"):  # only without a memory cgroup; RLIMIT_AS would break OpenBLAS threads
+        pairs.append((resource.RLIMIT_DATA, int(limits["data_mb"]) << 20))
+    for which, value in pairs:
+        hard = hard_limits[which]  # a user namespace cannot raise a hard limit set outside it
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+
+def _set_up_child(job: dict, state: dict) -> None:
+    """Runs in the forked child (PID 1 of a new PID namespace) before any untrusted code."""
+    _prctl(PR_SET_DUMPABLE, 1)  # alone in its PID namespace; /proc/self must belong to it
+    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
+    if state["fresh_network"]:
+        flags |= CLONE_NEWNET
+    _check(_libc.unshare(flags), "unshare")
+    _mount("none", "/", None, MS_REC | MS_PRIVATE)
+    limits = job["limits"]
+    tmpfs_opts = f"size={int(limits['disk_mb'])}m,nr_inodes=4096,mode=0755"
+    if job.get("build_rw"):
+        _mount("/build", "/work", None, MS_BIND)
+    else:
+        _mount("tmpfs", "/work", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts)
+        _mount("/build", "/prog", None, MS_BIND)
+        _mount("none", "/prog", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        _mount("tmpfs", "/build", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")  # runs cannot alter the build
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts.replace("0755", "1777"))
+    _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts.replace("0755", "1777"))
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
+    for name, content in (job.get("files") or {}).items():
+        path = os.path.join("/work", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(_bytes(content))
+    os.chdir("/work")
+    with open("/proc/self/oom_score_adj", "w") as fh:  # the run, never the parent, dies first
+        fh.write("1000")
+    _apply_rlimits(limits, state["hard_limits"])
+    _drop_all_capabilities()
+
+
+def _child_exec(job: dict, chan: int) -> None:
+    """Minimal init: fork the program, wait for it, report how it ended on the channel."""
+    pid = os.fork()
+    if pid == 0:
+        os.close(chan)
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):  # Python's choices, not the program's
+            signal.signal(sig, signal.SIG_DFL)
+        argv = job["argv"]
+        try:
+            os.execve(argv[0], argv, job["env"])
+        except OSError as exc:
+            os.write(2, f"cannot execute {argv[0]}: {exc.strerror}\n".encode())
+            os._exit(127)
+    while True:
+        try:
+            reaped, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        if reaped == pid:
+            break
+    if os.WIFSIGNALED(status):
+        os.write(chan, f"S{os.WTERMSIG(status)}".encode())
+        os._exit(0)
+    os._exit(os.WEXITSTATUS(status))
+
+
+def _child_python(job: dict, code, chan: int) -> None:
+    """The warm path: run Python source in this already-initialised interpreter."""
+    import io
+    import types
+
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)),
+                                                 encoding="utf-8", errors="surrogateescape")
+    out = sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
+                                                         encoding="utf-8", errors="backslashreplace")
+    err = sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+                                                         encoding="utf-8", errors="backslashreplace",
+                                                         line_buffering=True)
+    sys.argv = ["main.py"]
+    sys.path[:0] = ["/work"]
+    os.environ.clear()
+    os.environ.update(job["env"])
+    harness = job.get("harness") or {"mode": "script"}
+    nonce = harness.get("nonce", "")
+    module = types.ModuleType("__main__")
+    module.__file__ = "/work/main.py"
+    module.__builtins__ = __builtins__
+    sys.modules["__main__"] = module
+    exit_code = 0
+
+    def finish(code: int) -> None:
+        for stream in (out, err):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+    def report(obj: dict) -> None:
+        os.write(chan, json.dumps(obj).encode("utf-8", "surrogatepass"))
+
+    try:
+        exec(code, module.__dict__)
+        if harness["mode"] == "call":
+            fn = module.__dict__.get(harness["fn"])
+            if not callable(fn):
+                print(f"function {harness['fn']!r} is not defined", file=sys.stderr)
+                finish(1)
+            value = fn(*json.loads(harness["args"]))
+            try:
+                payload = json.dumps({"value": value}, default=_jsonable)
+            except (TypeError, ValueError) as exc:
+                print(f"return value is not JSON-serialisable: {exc}", file=sys.stderr)
+                finish(1)
+            os.write(chan, payload.encode("utf-8", "surrogatepass"))
+        elif harness["mode"] == "assert":
+            exec(compile(harness["script"], "test.py", "exec"), module.__dict__)
+            entry = harness.get("entry_point")
+            if entry:
+                module.__dict__["check"](module.__dict__[entry])
+            report({"done": nonce})
+    except SystemExit as exc:
+        if harness["mode"] != "script":
+            print(f"the program exited (SystemExit {exc.code!r}) before the tests finished", file=sys.stderr)
+            exit_code = 1
+        elif exc.code is None:
+            exit_code = 0
+        elif isinstance(exc.code, int):
+            exit_code = exc.code & 0xFF
+        else:
+            print(exc.code, file=sys.stderr)
+            exit_code = 1
+    except BaseException as exc:  # the program's own exception: a traceback, exit 1, like python3
+        import traceback
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)  # without this harness frame
+        exit_code = 1
+    finish(exit_code)
+
+
+def _jsonable(value):
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", "replace")
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _run(job: dict, state: dict) -> dict:
+    stdin_r, stdin_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    chan_r, chan_w = os.pipe()
+    setup_r, setup_w = os.pipe()
+    limits = job["limits"]
+    start = time.monotonic()
+    _check(_libc.unshare(CLONE_NEWPID), "unshare pid")  # the next child is PID 1 of a new namespace
+    try:
+        pid = os.fork()
+    except BaseException:
+        _check(_libc.setns(state["own_pid_ns"], CLONE_NEWPID), "setns")
+        raise
+    if pid:  # back to our own namespace for the children of later runs
+        _check(_libc.setns(state["own_pid_ns"], CLONE_NEWPID), "setns")
+    else:
+        try:
+            os.dup2(stdin_r, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            os.dup2(chan_w, 3)
+            os.dup2(setup_w, 4)
+            os.closerange(5, 1 << 16)
+            _set_up_child(job, state)
+            os.close(4)
+            if job["kind"] == "python":
+                _child_python(job, state["code"], 3)
+            else:
+                _child_exec(job, 3)
+        except BaseException as exc:  # setup failed: report to the parent, never run the program
+            try:
+                os.write(4, f"{type(exc).__name__}: {exc}".encode())
+            finally:
+                os._exit(125)
+        os._exit(0)
+    for fd in (stdin_r, out_w, err_w, chan_w, setup_w):
+        os.close(fd)
+    result = _pump(pid, stdin_w, out_r, err_r, chan_r, setup_r, _bytes(job.get("stdin") or ""), limits, start)
+    return result
+
+
+def _pump(pid, stdin_w, out_r, err_r, chan_r, setup_r, stdin_data, limits, start) -> dict:
+    deadline = start + float(limits["wall_time_s"])
+    cap = int(limits["output_bytes"])
+    buffers = {out_r: bytearray(), err_r: bytearray(), chan_r: bytearray(), setup_r: bytearray()}
+    readers = set(buffers)
+    stdin_view = memoryview(stdin_data)
+    if stdin_view:
+        os.set_blocking(stdin_w, False)
+    else:
+        os.close(stdin_w)
+        stdin_w = -1
+    timed_out = output_limit = False
+    poller = select.poll()
+    for fd in readers:
+        poller.register(fd, select.POLLIN)
+    if stdin_w >= 0:
+        poller.register(stdin_w, select.POLLOUT)
+    while readers:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        for fd, event in poller.poll(remaining * 1000):
+            if fd == stdin_w:
+                try:
+                    written = os.write(stdin_w, stdin_view[:65536])
+                    stdin_view = stdin_view[written:]
+                except (BrokenPipeError, BlockingIOError) as exc:
+                    if isinstance(exc, BlockingIOError):
+                        continue
+                    stdin_view = stdin_view[:0]
+                if not stdin_view:
+                    poller.unregister(stdin_w)
+                    os.close(stdin_w)
+                    stdin_w = -1
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                poller.unregister(fd)
+                readers.discard(fd)
+                continue
+            buffers[fd] += chunk
+            if len(buffers[out_r]) + len(buffers[err_r]) > cap or len(buffers[chan_r]) > (64 << 20):
+                output_limit = True
+                readers.clear()
+                break
+    if timed_out or output_limit:
+        os.kill(pid, signal.SIGKILL)  # PID 1 of its namespace: the kernel kills the whole tree
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - start
+    for fd in (out_r, err_r, chan_r, setup_r):
+        if fd in readers or timed_out or output_limit:
+            _drain(fd, buffers[fd], cap)
+        os.close(fd)
+    if stdin_w >= 0:
+        os.close(stdin_w)
+    out, err = bytes(buffers[out_r]), bytes(buffers[err_r])
+    truncated = len(out) + len(err) > cap
+    if truncated:
+        out = out[:cap]
+        err = err[: max(0, cap - len(out))]
+    channel = bytes(buffers[chan_r])
+    exit_code, sig = None, None
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+    else:
+        exit_code = os.WEXITSTATUS(status)
+        if channel[:1] == b"S" and channel[1:].isdigit():  # exec mode: the init relays a signal death
+            sig, exit_code, channel = int(channel[1:]), None, b""
+    return {
+        "exit_code": exit_code,
+        "signal": sig,
+        "stdout": _text(out),
+        "stderr": _text(err),
+        "truncated": truncated,
+        "timed_out": timed_out,
+        "output_limit": output_limit,
+        "wall_ms": wall * 1000.0,
+        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000.0,
+        "max_rss_kb": usage.ru_maxrss,
+        "channel": channel.decode("utf-8", "surrogateescape"),
+        "setup_error": _text(bytes(buffers[setup_r])) or None,
+    }
+
+
+def _drain(fd: int, buffer: bytearray, cap: int) -> None:
+    """Collect what is left in a pipe after the writers died, without blocking."""
+    os.set_blocking(fd, False)
+    try:
+        while len(buffer) <= cap:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            buffer += chunk
+    except BlockingIOError:
+        pass
+
+
+def _wipe_build() -> None:
+    for root, dirs, files in os.walk("/build", topdown=False):
+        for name in files:
+            os.unlink(os.path.join(root, name))
+        for name in dirs:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                os.unlink(path)
+            else:
+                os.rmdir(path)
+
+
+def _write_build_files(files: dict) -> None:
+    for name, content in files.items():
+        path = os.path.join("/build", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(_bytes(content))
+
+
+def _start_python_program(control_fd: int, source: str, state: dict) -> dict | None:
+    """Fork a parent for one Python program that compiles it once and serves its runs.
+
+    Returns the reply to send from here: to "prepare" on a compile error, else to the final
+    "wipe" (sent once the program parent and all its runs are gone, so nothing is left behind).
+    """
+    status_r, status_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(status_r)
+        try:
+            # compile() runs no program code: it is safe here; a parser crash only loses this fork.
+            state["code"] = compile(source, "main.py", "exec")
+        except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+            import traceback
+            message = "".join(traceback.format_exception_only(exc))
+            os.write(status_w, message.encode("utf-8", "replace")[:65536])
+            os._exit(0)
+        os.close(status_w)
+        import gc
+        gc.freeze()  # a collection in a run must not touch (and so copy) the parent's objects
+        _serve_loop(control_fd, state, program_parent=True)
+        os._exit(0)
+    os.close(status_w)
+    message = b""
+    while chunk := os.read(status_r, 65536):
+        message += chunk
+    os.close(status_r)
+    if message:
+        os.waitpid(pid, 0)
+        return {"ok": True, "compile_error": message.decode("utf-8", "replace")}
+    send_frame(control_fd, {"ok": True})
+    _, status = os.waitpid(pid, 0)
+    if status == _EXIT_CHANNEL_CLOSED:
+        os._exit(0)
+    if status != 0:
+        os._exit(70)  # the program parent died: the service sees EOF and restarts the sandbox
+    _wipe_build()
+    return {"ok": True}
+
+
+_EXIT_CHANNEL_CLOSED = 3 << 8  # wait status of a program parent that saw the channel close
+
+
+def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> None:
+    while True:
+        try:
+            request = recv_frame(control_fd)
+        except EOFError:
+            os._exit(3 if program_parent else 0)
+        op = request.get("op")
+        if program_parent and op == "wipe":
+            return  # the zygote answers once this process is gone
+        try:
+            if op == "configure":
+                state["fresh_network"] = bool(request.get("fresh_network", True))
+                reply = {"ok": True}
+            elif op == "prepare" and not program_parent:
+                _wipe_build()
+                _write_build_files(request.get("files") or {})
+                if request.get("python_source") is not None:
+                    reply = _start_python_program(control_fd, request["python_source"], state)
+                else:
+                    reply = {"ok": True}
+            elif op == "run":
+                reply = _run(request["job"], state)
+            elif op == "wipe":
+                _wipe_build()
+                reply = {"ok": True}
+            else:
+                reply = {"error": f"unexpected op {op!r}"}
+        except Exception as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        send_frame(control_fd, reply)
+
+
+def serve(control_fd: int) -> None:
+    """Answer requests on the control channel until it closes."""
+    import resource
+
+    _prctl(PR_SET_DUMPABLE, 0)  # runs cannot ptrace or read the memory of this process
+    try:
+        with open("/proc/sys/user/max_user_namespaces", "w") as fh:
+            fh.write("0")  # no nested user namespaces: shrinks the kernel surface for the runs
+    except OSError:
+        pass
+    state = {
+        "own_pid_ns": os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC),
+        "fresh_network": True,
+        "code": None,
+        "hard_limits": {which: resource.getrlimit(which)[1] for which in (
+            resource.RLIMIT_CPU, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE, resource.RLIMIT_CORE,
+            resource.RLIMIT_STACK, resource.RLIMIT_NPROC, resource.RLIMIT_DATA)},
+    }
+    import gc
+    gc.collect()
+    gc.freeze()
+    send_frame(control_fd, {"ready": True, "python": sys.version.split()[0]})
+    _serve_loop(control_fd, state)
+
+
+if __name__ == "__main__":
+    # Warm the modules typical programs import, so a run pays for them once, here.
+    import bisect, collections, functools, heapq, itertools, math, re, string, io, types, traceback, resource  # noqa: E401,F401
+    _control = int(sys.argv[1])
+    for _fd in os.listdir("/proc/self/fd"):  # keep nothing the launcher may have leaked
+        if int(_fd) > 2 and int(_fd) != _control:
+            try:
+                os.close(int(_fd))
+            except OSError:
+                pass
+    serve(_control)
