@@ -50,6 +50,24 @@ def _writable_dir(parent: str) -> bool:
         return False
 
 
+_PREFIX = "referee-sandbox-"
+
+
+def _remove_stale(parent: str) -> None:
+    """Remove empty cgroups left by sandbox owners that were killed (their pid is gone)."""
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        owner = name[len(_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+            try:
+                os.rmdir(os.path.join(parent, name))  # fails (harmlessly) while processes remain
+            except OSError:
+                pass
+
+
 @dataclass(frozen=True)
 class CgroupHierarchy:
     version: int  # 1 or 2
@@ -57,7 +75,10 @@ class CgroupHierarchy:
     pids_parent: str
 
     def create(self) -> SandboxCgroup:
-        name = f"referee-sandbox-{os.getpid()}-{next(_counter)}"
+        _remove_stale(self.memory_parent)
+        if self.pids_parent != self.memory_parent:
+            _remove_stale(self.pids_parent)
+        name = f"{_PREFIX}{os.getpid()}-{next(_counter)}"
         dirs = list(dict.fromkeys([os.path.join(self.memory_parent, name), os.path.join(self.pids_parent, name)]))
         for path in dirs:
             os.mkdir(path)

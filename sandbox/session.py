@@ -100,7 +100,9 @@ class Sandbox:
             spec = self.launcher.spec(_zygote_source(), theirs.fileno())
             procs = self._cgroup.procs_files if self._cgroup else []
             # A shell joins the cgroup and then execs the launcher: everything it starts is inside.
-            join = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 97; shift; n=$((n-1)); done; exec "$@"'
+            # It also lifts a soft address-space limit the caller may have (JVMs reserve gigabytes).
+            join = ('n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 97; shift; n=$((n-1)); done; '
+                    'ulimit -S -v unlimited 2>/dev/null; exec "$@"')
             self._stderr_file = tempfile.TemporaryFile()
             try:
                 self._proc = subprocess.Popen(

@@ -109,7 +109,7 @@ def _judge(test: Any, result: ExecResult, channel: str, nonce: str, options: Run
     except ValueError:
         reported = None
     if isinstance(test, CallTest):
-        if not isinstance(reported, dict) or set(reported) != {"value"}:
+        if not isinstance(reported, dict) or set(reported) != {"value", "done"} or reported["done"] != nonce:
             return False, "the function returned no result", None
         if values_match(test.expected, reported["value"], options.float_tolerance):
             return True, None, None
@@ -170,7 +170,7 @@ def run_tests(language: str, source: str, tests: list[TestCase] | list[dict], op
 
 def _harness(test: Any, nonce: str) -> dict | None:
     if isinstance(test, CallTest):
-        return {"mode": "call", "fn": test.fn, "args": json.dumps(test.args)}
+        return {"mode": "call", "fn": test.fn, "args": json.dumps(test.args), "nonce": nonce}
     if isinstance(test, AssertTest):
         return {"mode": "assert", "script": test.script, "entry_point": test.entry_point, "nonce": nonce}
     return None

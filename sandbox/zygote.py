@@ -225,8 +225,10 @@ def _child_python(job: dict, code, chan: int) -> None:
                 pass
         os._exit(code)
 
+    write, dumps = os.write, json.dumps  # bound before the program runs and can rebind them
+
     def report(obj: dict) -> None:
-        os.write(chan, json.dumps(obj).encode("utf-8", "surrogatepass"))
+        write(chan, dumps(obj).encode("utf-8", "surrogatepass"))
 
     try:
         exec(code, module.__dict__)
@@ -237,11 +239,11 @@ def _child_python(job: dict, code, chan: int) -> None:
                 finish(1)
             value = fn(*json.loads(harness["args"]))
             try:
-                payload = json.dumps({"value": value}, default=_jsonable)
+                payload = dumps({"value": value, "done": nonce}, default=_jsonable)
             except (TypeError, ValueError) as exc:
                 print(f"return value is not JSON-serialisable: {exc}", file=sys.stderr)
                 finish(1)
-            os.write(chan, payload.encode("utf-8", "surrogatepass"))
+            write(chan, payload.encode("utf-8", "surrogatepass"))
         elif harness["mode"] == "assert":
             exec(compile(harness["script"], "test.py", "exec"), module.__dict__)
             entry = harness.get("entry_point")
