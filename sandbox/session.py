@@ -14,7 +14,10 @@ cgroup. It runs one program at a time; use one `Sandbox` per thread or process (
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
+import multiprocessing.util
 import os
+import queue
 import select
 import signal
 import socket
@@ -22,7 +25,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from sandbox import zygote
 from sandbox.cgroups import SandboxCgroup, detect
@@ -32,6 +35,7 @@ from sandbox.limits import Limits
 from sandbox.result import ExecResult, ExecStatus
 
 _ZYGOTE_SOURCE: str | None = None
+_shared_lock = threading.Lock()
 _PARENT_OVERHEAD_BYTES = 48 << 20  # the warm parent, bwrap and page tables, on top of the run's own limit
 _PARENT_TASKS = 4  # outer bwrap, its init, the warm parent, the run's init
 _CONTROL_SLACK_S = 15.0  # how long past a run's own wall limit we wait before declaring the sandbox hung
@@ -47,6 +51,38 @@ def _zygote_source() -> str:
         with open(zygote.__file__, encoding="utf-8") as fh:
             _ZYGOTE_SOURCE = fh.read()
     return _ZYGOTE_SOURCE
+
+
+_spawner: queue.SimpleQueue | None = None
+_spawner_pid = 0
+
+
+def _spawn_from_a_lasting_thread(spawn: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    """Run `spawn` on a thread that lives as long as the process.
+
+    bubblewrap's --die-with-parent fires when the *thread* that started it exits; a sandbox
+    started from a short-lived worker thread (a web server's thread pool) would die with it.
+    """
+    global _spawner, _spawner_pid
+    if threading.current_thread() is threading.main_thread():
+        return spawn()
+    with _shared_lock:
+        if _spawner is None or _spawner_pid != os.getpid():
+            _spawner, _spawner_pid = queue.SimpleQueue(), os.getpid()
+            jobs = _spawner
+
+            def serve() -> None:
+                while True:
+                    job, done = jobs.get()
+                    try:
+                        done.set_result(job())
+                    except BaseException as exc:
+                        done.set_exception(exc)
+
+            threading.Thread(target=serve, name="sandbox-spawner", daemon=True).start()
+    done: concurrent.futures.Future = concurrent.futures.Future()
+    _spawner.put((spawn, done))
+    return done.result()
 
 
 def run_env(lang: Language) -> dict[str, str]:
@@ -104,12 +140,12 @@ class Sandbox:
             join = ('n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 97; shift; n=$((n-1)); done; '
                     'ulimit -S -v unlimited 2>/dev/null; exec "$@"')
             self._stderr_file = tempfile.TemporaryFile()
+            argv = ["/bin/sh", "-c", join, "sh", str(len(procs)), *procs, *spec.argv]
             try:
-                self._proc = subprocess.Popen(
-                    ["/bin/sh", "-c", join, "sh", str(len(procs)), *procs, *spec.argv],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr_file,
+                self._proc = _spawn_from_a_lasting_thread(lambda: subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr_file,
                     pass_fds=spec.pass_fds, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, close_fds=True,
-                )
+                ))
             finally:
                 theirs.close()
                 for fd in spec.close_after_start:
@@ -389,7 +425,6 @@ def classify(raw: dict, lang: Language, limits: Limits, oom_killed: bool) -> Exe
 # -- one warm sandbox per process -----------------------------------------------------------------
 
 _shared: dict[int, Sandbox] = {}
-_shared_lock = threading.Lock()
 
 
 def shared_sandbox() -> Sandbox:
@@ -402,4 +437,6 @@ def shared_sandbox() -> Sandbox:
                 _shared.pop(other).close()
             box = _shared[pid] = Sandbox()
             atexit.register(box.close)
+            # multiprocessing children leave through os._exit: atexit never runs there, these do.
+            multiprocessing.util.Finalize(box, box.close, exitpriority=10)
     return box
