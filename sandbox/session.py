@@ -304,6 +304,7 @@ class Program:
         message: dict[str, Any] = {"op": "prepare", "files": {k: _latin1(v) for k, v in files.items()}}
         if self.lang.warm_python:  # compiled once, by a parent that then forks every run of it
             message["python_source"] = self.source
+            message["env"] = run_env(self.lang)
         reply = self.box._request(message)
         self._generation = self.box.generation
         if reply.get("compile_error"):

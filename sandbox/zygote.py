@@ -76,7 +76,8 @@ CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWUTS = 0x04000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 24, 38, 47
+MNT_DETACH = 2
+PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SYS_CAPSET = 126  # x86_64
 
@@ -136,22 +137,22 @@ def _apply_rlimits(limits: dict, hard_limits: dict) -> None:
 
 
 def _set_up_child(job: dict, state: dict) -> None:
-    """Runs in the forked child (PID 1 of a new PID namespace) before any untrusted code."""
-    _prctl(PR_SET_DUMPABLE, 1)  # alone in its PID namespace; /proc/self must belong to it
+    """Runs in the forked child (PID 1 of a new PID namespace) before any untrusted code.
+
+    Kept lean: every Python operation in a fresh fork pays for copy-on-write page faults.
+    Mounts are private already (see `_prepare_parent_mounts`), so none of these propagate.
+    """
     flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
     if state["fresh_network"]:
         flags |= CLONE_NEWNET
     _check(_libc.unshare(flags), "unshare")
-    _mount("none", "/", None, MS_REC | MS_PRIVATE)
     limits = job["limits"]
     tmpfs_opts = f"size={int(limits['disk_mb'])}m,nr_inodes=4096,mode=0755"
-    if job.get("build_rw"):
+    if job.get("build_rw"):  # a compiler run writes the build
         _mount("/build", "/work", None, MS_BIND)
-    else:
+    else:  # a test run reads it at /prog (read-only) and cannot reach the writable /build at all
         _mount("tmpfs", "/work", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts)
-        _mount("/build", "/prog", None, MS_BIND)
-        _mount("none", "/prog", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-        _mount("tmpfs", "/build", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")  # runs cannot alter the build
+        _check(_libc.umount2(b"/build", MNT_DETACH), "umount /build")
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts.replace("0755", "1777"))
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts.replace("0755", "1777"))
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
@@ -161,8 +162,9 @@ def _set_up_child(job: dict, state: dict) -> None:
         with open(path, "wb") as fh:
             fh.write(_bytes(content))
     os.chdir("/work")
-    with open("/proc/self/oom_score_adj", "w") as fh:  # the run, never the parent, dies first
-        fh.write("1000")
+    fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)  # the run, never the parent, dies first
+    os.write(fd, b"1000")
+    os.close(fd)
     _apply_rlimits(limits, state["hard_limits"])
     _drop_all_capabilities()
 
@@ -207,8 +209,6 @@ def _child_python(job: dict, code, chan: int) -> None:
                                                          line_buffering=True)
     sys.argv = ["main.py"]
     sys.path[:0] = ["/work"]
-    os.environ.clear()
-    os.environ.update(job["env"])
     harness = job.get("harness") or {"mode": "script"}
     nonce = harness.get("nonce", "")
     module = types.ModuleType("__main__")
@@ -279,12 +279,12 @@ def _jsonable(value):
 
 
 def _run(job: dict, state: dict) -> dict:
-    stdin_r, stdin_w = os.pipe()
+    stdin_data = _bytes(job.get("stdin") or "")
+    stdin_r, stdin_w = os.pipe() if stdin_data else (state["devnull"], -1)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     chan_r, chan_w = os.pipe()
-    setup_r, setup_w = os.pipe()
-    limits = job["limits"]
+    setup_r, setup_w = os.pipe()  # set-up failures only; closed before the program starts
     start = time.monotonic()
     _check(_libc.unshare(CLONE_NEWPID), "unshare pid")  # the next child is PID 1 of a new namespace
     try:
@@ -314,64 +314,70 @@ def _run(job: dict, state: dict) -> dict:
             finally:
                 os._exit(125)
         os._exit(0)
-    for fd in (stdin_r, out_w, err_w, chan_w, setup_w):
+    for fd in (out_w, err_w, chan_w, setup_w) + ((stdin_r,) if stdin_w >= 0 else ()):
         os.close(fd)
-    result = _pump(pid, stdin_w, out_r, err_r, chan_r, setup_r, _bytes(job.get("stdin") or ""), limits, start)
-    return result
+    raw = _pump(pid, stdin_w, (out_r, err_r, chan_r, setup_r), stdin_data, job["limits"], start)
+    if job["kind"] == "exec" and raw["exit_code"] == 0 and raw["channel"][:1] == "S" and raw["channel"][1:].isdigit():
+        raw.update(signal=int(raw["channel"][1:]), exit_code=None, channel="")  # the init relays a signal death
+    return raw
 
 
-def _pump(pid, stdin_w, out_r, err_r, chan_r, setup_r, stdin_data, limits, start) -> dict:
+def _pump(pid: int, stdin_w: int, fds: tuple[int, int, int, int], stdin_data: bytes, limits: dict,
+          start: float) -> dict:
+    """Feed stdin, collect outputs under the cap, until the run is over or out of time."""
+    out_r, err_r, chan_r, setup_r = fds
     deadline = start + float(limits["wall_time_s"])
     cap = int(limits["output_bytes"])
-    buffers = {out_r: bytearray(), err_r: bytearray(), chan_r: bytearray(), setup_r: bytearray()}
-    readers = set(buffers)
+    buffers = {fd: bytearray() for fd in fds}
+    readers = set(fds)
     stdin_view = memoryview(stdin_data)
-    if stdin_view:
-        os.set_blocking(stdin_w, False)
-    else:
-        os.close(stdin_w)
-        stdin_w = -1
-    timed_out = output_limit = False
+    pidfd = os.pidfd_open(pid)  # readable once the run's init has exited, even if pipes stay open
+    exited = timed_out = output_limit = False
     poller = select.poll()
     for fd in readers:
         poller.register(fd, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
     if stdin_w >= 0:
+        os.set_blocking(stdin_w, False)
         poller.register(stdin_w, select.POLLOUT)
-    while readers:
+    while readers or not exited:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             timed_out = True
             break
-        for fd, event in poller.poll(remaining * 1000):
-            if fd == stdin_w:
+        for fd, _ in poller.poll(remaining * 1000):
+            if fd == pidfd:
+                exited = True
+                poller.unregister(pidfd)
+            elif fd == stdin_w:
                 try:
-                    written = os.write(stdin_w, stdin_view[:65536])
-                    stdin_view = stdin_view[written:]
-                except (BrokenPipeError, BlockingIOError) as exc:
-                    if isinstance(exc, BlockingIOError):
-                        continue
+                    stdin_view = stdin_view[os.write(stdin_w, stdin_view[:65536]):]
+                except BlockingIOError:
+                    continue
+                except BrokenPipeError:
                     stdin_view = stdin_view[:0]
                 if not stdin_view:
                     poller.unregister(stdin_w)
                     os.close(stdin_w)
                     stdin_w = -1
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                poller.unregister(fd)
-                readers.discard(fd)
-                continue
-            buffers[fd] += chunk
-            if len(buffers[out_r]) + len(buffers[err_r]) > cap or len(buffers[chan_r]) > (64 << 20):
-                output_limit = True
-                readers.clear()
-                break
+            else:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    poller.unregister(fd)
+                    readers.discard(fd)
+                    continue
+                buffers[fd] += chunk
+                if len(buffers[out_r]) + len(buffers[err_r]) > cap or len(buffers[chan_r]) > (64 << 20):
+                    output_limit = True
+        if output_limit:
+            break
     if timed_out or output_limit:
         os.kill(pid, signal.SIGKILL)  # PID 1 of its namespace: the kernel kills the whole tree
     _, status, usage = os.wait4(pid, 0)
     wall = time.monotonic() - start
-    for fd in (out_r, err_r, chan_r, setup_r):
-        if fd in readers or timed_out or output_limit:
+    os.close(pidfd)
+    for fd in fds:
+        if fd in readers:
             _drain(fd, buffers[fd], cap)
         os.close(fd)
     if stdin_w >= 0:
@@ -381,17 +387,10 @@ def _pump(pid, stdin_w, out_r, err_r, chan_r, setup_r, stdin_data, limits, start
     if truncated:
         out = out[:cap]
         err = err[: max(0, cap - len(out))]
-    channel = bytes(buffers[chan_r])
-    exit_code, sig = None, None
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-    else:
-        exit_code = os.WEXITSTATUS(status)
-        if channel[:1] == b"S" and channel[1:].isdigit():  # exec mode: the init relays a signal death
-            sig, exit_code, channel = int(channel[1:]), None, b""
+    signalled = os.WIFSIGNALED(status)
     return {
-        "exit_code": exit_code,
-        "signal": sig,
+        "exit_code": None if signalled else os.WEXITSTATUS(status),
+        "signal": os.WTERMSIG(status) if signalled else None,
         "stdout": _text(out),
         "stderr": _text(err),
         "truncated": truncated,
@@ -400,7 +399,7 @@ def _pump(pid, stdin_w, out_r, err_r, chan_r, setup_r, stdin_data, limits, start
         "wall_ms": wall * 1000.0,
         "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000.0,
         "max_rss_kb": usage.ru_maxrss,
-        "channel": channel.decode("utf-8", "surrogateescape"),
+        "channel": bytes(buffers[chan_r]).decode("utf-8", "surrogateescape"),
         "setup_error": _text(bytes(buffers[setup_r])) or None,
     }
 
@@ -438,7 +437,7 @@ def _write_build_files(files: dict) -> None:
             fh.write(_bytes(content))
 
 
-def _start_python_program(control_fd: int, source: str, state: dict) -> dict | None:
+def _start_python_program(control_fd: int, source: str, env: dict, state: dict) -> dict:
     """Fork a parent for one Python program that compiles it once and serves its runs.
 
     Returns the reply to send from here: to "prepare" on a compile error, else to the final
@@ -457,6 +456,8 @@ def _start_python_program(control_fd: int, source: str, state: dict) -> dict | N
             os.write(status_w, message.encode("utf-8", "replace")[:65536])
             os._exit(0)
         os.close(status_w)
+        os.environ.clear()  # the environment every run of this program sees, set once here
+        os.environ.update(env)
         import gc
         gc.freeze()  # a collection in a run must not touch (and so copy) the parent's objects
         _serve_loop(control_fd, state, program_parent=True)
@@ -499,7 +500,7 @@ def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> N
                 _wipe_build()
                 _write_build_files(request.get("files") or {})
                 if request.get("python_source") is not None:
-                    reply = _start_python_program(control_fd, request["python_source"], state)
+                    reply = _start_python_program(control_fd, request["python_source"], request.get("env") or {}, state)
                 else:
                     reply = {"ok": True}
             elif op == "run":
@@ -514,11 +515,22 @@ def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> N
         send_frame(control_fd, reply)
 
 
+def _prepare_parent_mounts() -> None:
+    """Once, in the warm parent: private propagation, and the build seen read-only at /prog."""
+    _mount("none", "/", None, MS_REC | MS_PRIVATE)
+    _mount("/build", "/prog", None, MS_BIND)
+    _mount("none", "/prog", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
 def serve(control_fd: int) -> None:
-    """Answer requests on the control channel until it closes."""
+    """Answer requests on the control channel until it closes.
+
+    This process stays dumpable: no run can name it (each run has its own PID namespace),
+    and its children inherit the flag, so /proc/self of a run belongs to the run.
+    """
     import resource
 
-    _prctl(PR_SET_DUMPABLE, 0)  # runs cannot ptrace or read the memory of this process
+    _prepare_parent_mounts()
     try:
         with open("/proc/sys/user/max_user_namespaces", "w") as fh:
             fh.write("0")  # no nested user namespaces: shrinks the kernel surface for the runs
@@ -526,6 +538,7 @@ def serve(control_fd: int) -> None:
         pass
     state = {
         "own_pid_ns": os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC),
+        "devnull": os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC),
         "fresh_network": True,
         "code": None,
         "hard_limits": {which: resource.getrlimit(which)[1] for which in (

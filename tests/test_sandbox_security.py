@@ -255,6 +255,14 @@ def test_sleep_forever_hits_the_wall_clock(box):
     assert result.status is ExecStatus.timeout, result
 
 
+def test_closing_its_outputs_does_not_escape_the_wall_clock(box):
+    quiet = py(box, "import os, time\nos.close(1); os.close(2)\ntime.sleep(1000)",
+               limits=SHORT.model_copy(update={"wall_time_s": 1}))
+    assert quiet.status is ExecStatus.timeout, quiet
+    daemon = sh(box, "sleep 1000 >/dev/null 2>&1 &\necho parent-done")
+    assert daemon.status is ExecStatus.ok and daemon.stdout == "parent-done\n", daemon
+
+
 def test_kill_everything_only_kills_the_run(box):
     result = sh(box, "sleep 100 & kill -9 -1; echo survived")
     assert result.status in (ExecStatus.ok, ExecStatus.runtime_error), result
