@@ -32,8 +32,10 @@ class Language:
             return self.source_name.format(**{"class": java_class_name(source)})
         return self.source_name
 
-    def run_argv(self, source: str) -> list[str]:
-        return [arg.format(**{"class": java_class_name(source)}) if "{class}" in arg else arg for arg in self.run]
+    def run_argv(self, source: str, memory_mb: int) -> list[str]:
+        """The run command; `{class}` is Java's public class, `{memory_mb}` the run's memory limit."""
+        values = {"class": java_class_name(source), "memory_mb": memory_mb}
+        return [arg.format(**values) if "{" in arg else arg for arg in self.run]
 
 
 def java_class_name(source: str) -> str:
@@ -66,8 +68,9 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
         name="java", aliases=("java",), source_name="{class}.java",
         compile=("/usr/bin/javac", "-J-XX:+UseSerialGC", "-J-XX:TieredStopAtLevel=1", "-J-XX:-UsePerfData",
                  "-encoding", "UTF-8", "-d", ".", "{class}.java"),
-        run=("/usr/bin/java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xss64m",
-             "-cp", "/prog", "{class}"),
+        # The JVM sizes its heap from the memory limit, not from the host's RAM.
+        run=("/usr/bin/java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xss32m",
+             "-XX:MaxRAM={memory_mb}m", "-XX:MaxRAMPercentage=75", "-cp", "/prog", "{class}"),
         toolchain=("/usr/bin/java", "/usr/bin/javac"), memory_markers=("java.lang.OutOfMemoryError",),
     ),
     Language(

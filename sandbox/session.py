@@ -264,8 +264,11 @@ class Sandbox:
 
     def job_limits(self, limits: Limits) -> dict:
         data = limits.model_dump()
-        if self._cgroup is None:  # no memory cgroup: RLIMIT_DATA (not RLIMIT_AS: OpenBLAS reserves address space)
-            data["data_mb"] = limits.memory_mb
+        if self._cgroup is None:
+            # No memory cgroup: RLIMIT_DATA, not RLIMIT_AS (OpenBLAS threads and JVMs reserve far more
+            # address space than they touch). DATA still counts reserved thread stacks and heaps, hence
+            # the headroom: without cgroups the memory limit is approximate.
+            data["data_mb"] = limits.memory_mb * 2 + 512
             data["nproc"] = limits.max_processes + _PARENT_TASKS
         return data
 
@@ -352,7 +355,7 @@ class Program:
             else:
                 if harness:
                     raise ValueError(f"test harnesses need Python, not {self.lang.name}")
-                job.update(kind="exec", argv=self.lang.run_argv(self.source))
+                job.update(kind="exec", argv=self.lang.run_argv(self.source, limits.memory_mb))
             raw, oom = self.box._run_job(job, limits)
         except SandboxError as exc:
             return ExecResult.sandbox_error(f"sandbox failure: {exc}"), ""

@@ -380,3 +380,21 @@ def test_starting_without_a_launcher_binary_raises():
 
     with pytest.raises(SandboxError, match="not installed"):
         Sandbox(BubblewrapLauncher(bwrap="/nonexistent/bwrap")).start()
+
+
+def test_without_cgroups_rlimits_still_contain_bombs():
+    from sandbox.languages import LANGUAGES, missing_toolchain
+
+    with Sandbox(use_cgroups=False) as bare:
+        assert bare.cgroup is None
+        memory = py(bare, "x = []\nwhile True:\n    x.append(bytearray(16 << 20))")
+        assert memory.status is ExecStatus.memory_limit, memory
+        forks = py(bare, "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass")
+        assert forks.status in (ExecStatus.timeout, ExecStatus.runtime_error), forks
+        threads = py(bare, "import threading\nts = [threading.Thread(target=sum, args=([1],)) for _ in range(8)]\n"
+                           "[t.start() for t in ts]; [t.join() for t in ts]\nprint('ok')")
+        assert threads.stdout == "ok\n", threads
+        if missing_toolchain(LANGUAGES["java"]) is None:
+            java = bare.execute("java", "public class Main { public static void main(String[] a) {"
+                                        " System.out.println(6 * 7); } }", limits=SHORT)
+            assert java.stdout == "42\n", java
