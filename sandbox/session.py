@@ -94,9 +94,14 @@ def run_env(lang: Language) -> dict[str, str]:
 
 
 class Sandbox:
-    """One warm, isolated parent that forks a fresh isolated child for every run."""
+    """One warm, isolated parent that forks a fresh isolated child for every run.
 
-    def __init__(self, launcher: Launcher | None = None, *, fresh_network_per_run: bool = True,
+    The sandbox has its own network namespace (loopback only). `fresh_network_per_run` adds a
+    new one per run; it is off by default because runs of one sandbox are strictly sequential
+    and nothing of a run survives it, so there is no other run to reach over loopback.
+    """
+
+    def __init__(self, launcher: Launcher | None = None, *, fresh_network_per_run: bool = False,
                  use_cgroups: bool = True, start_timeout_s: float = 30.0):
         self.launcher = launcher or default_launcher()
         self.fresh_network_per_run = fresh_network_per_run
@@ -162,8 +167,8 @@ class Sandbox:
                 raise SandboxError(f"sandbox did not start: {hello}")
             self.generation += 1
             self._baseline_bytes = self._cgroup.usage_bytes() if self._cgroup else 0
-            if not self.fresh_network_per_run:
-                self._request({"op": "configure", "fresh_network": False})
+            if self.fresh_network_per_run:
+                self._request({"op": "configure", "fresh_network": True})
 
     def _launcher_stderr(self) -> str:
         if self._stderr_file is None:

@@ -136,6 +136,16 @@ def _apply_rlimits(limits: dict, hard_limits: dict) -> None:
         resource.setrlimit(which, (value, value))
 
 
+def _loopback_up() -> None:
+    """A new network namespace starts with `lo` down; programs expect 127.0.0.1 to work."""
+    import fcntl
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        IFF_UP, IFF_LOOPBACK, IFF_RUNNING, SIOCSIFFLAGS = 0x1, 0x8, 0x40, 0x8914
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING))
+
+
 def _set_up_child(job: dict, state: dict) -> None:
     """Runs in the forked child (PID 1 of a new PID namespace) before any untrusted code.
 
@@ -146,6 +156,8 @@ def _set_up_child(job: dict, state: dict) -> None:
     if state["fresh_network"]:
         flags |= CLONE_NEWNET
     _check(_libc.unshare(flags), "unshare")
+    if state["fresh_network"]:
+        _loopback_up()
     limits = job["limits"]
     tmpfs_opts = f"size={int(limits['disk_mb'])}m,nr_inodes=4096,mode=0755"
     if job.get("build_rw"):  # a compiler run writes the build
@@ -494,7 +506,7 @@ def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> N
             return  # the zygote answers once this process is gone
         try:
             if op == "configure":
-                state["fresh_network"] = bool(request.get("fresh_network", True))
+                state["fresh_network"] = bool(request.get("fresh_network", False))
                 reply = {"ok": True}
             elif op == "prepare" and not program_parent:
                 _wipe_build()
@@ -539,7 +551,7 @@ def serve(control_fd: int) -> None:
     state = {
         "own_pid_ns": os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC),
         "devnull": os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC),
-        "fresh_network": True,
+        "fresh_network": False,
         "code": None,
         "hard_limits": {which: resource.getrlimit(which)[1] for which in (
             resource.RLIMIT_CPU, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE, resource.RLIMIT_CORE,

@@ -398,3 +398,18 @@ def test_without_cgroups_rlimits_still_contain_bombs():
             java = bare.execute("java", "public class Main { public static void main(String[] a) {"
                                         " System.out.println(6 * 7); } }", limits=SHORT)
             assert java.stdout == "42\n", java
+
+
+def test_a_fresh_network_namespace_per_run_has_only_its_own_loopback():
+    with Sandbox(fresh_network_per_run=True) as fresh:
+        result = py(fresh, """
+            import socket
+            server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
+            client = socket.create_connection(server.getsockname(), timeout=1)
+            try:
+                socket.create_connection(("1.1.1.1", 53), timeout=1)
+                print("outside reachable")
+            except OSError:
+                print("loopback only")
+        """)
+        assert result.stdout == "loopback only\n", result
