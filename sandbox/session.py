@@ -258,14 +258,17 @@ class Sandbox:
         with self.lock:
             if not self.alive:
                 self.start()
-            before = 0
-            if self._cgroup is not None:
-                self._cgroup.set_limits(self._baseline_bytes + _PARENT_OVERHEAD_BYTES + (limits.memory_mb << 20),
-                                        limits.max_processes + _PARENT_TASKS)
-                before = self._cgroup.oom_kills()
+            self.apply_limits(limits)
+            before = self._cgroup.oom_kills() if self._cgroup is not None else 0
             raw = self._request({"op": "run", "job": job}, timeout_s=limits.wall_time_s + _CONTROL_SLACK_S)
             oom = self._cgroup is not None and self._cgroup.oom_kills() > before
             return raw, oom
+
+    def apply_limits(self, limits: Limits) -> None:
+        """Set the cgroup to what one run (or compile) under `limits` may use."""
+        if self._cgroup is not None:
+            self._cgroup.set_limits(self._baseline_bytes + _PARENT_OVERHEAD_BYTES + (limits.memory_mb << 20),
+                                    limits.max_processes + _PARENT_TASKS)
 
     def job_limits(self, limits: Limits) -> dict:
         data = limits.model_dump()
@@ -308,11 +311,13 @@ class Program:
 
     def _prepare(self) -> None:
         assert self.lang is not None
+        self.box.start()  # no-op when running
         files = {**self._files, self.lang.file_name(self.source): self.source}
         message: dict[str, Any] = {"op": "prepare", "files": {k: _latin1(v) for k, v in files.items()}}
         if self.lang.warm_python:  # compiled once, by a parent that then forks every run of it
             message["python_source"] = self.source
             message["env"] = run_env(self.lang)
+            self.box.apply_limits(self.limits.for_compile())
         reply = self.box._request(message)
         self._generation = self.box.generation
         if reply.get("compile_error"):

@@ -467,6 +467,7 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
             message = "".join(traceback.format_exception_only(exc))
             os.write(status_w, message.encode("utf-8", "replace")[:65536])
             os._exit(0)
+        os.write(status_w, b"\0")  # compiled
         os.close(status_w)
         os.environ.clear()  # the environment every run of this program sees, set once here
         os.environ.update(env)
@@ -479,9 +480,10 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
     while chunk := os.read(status_r, 65536):
         message += chunk
     os.close(status_r)
-    if message:
+    if message != b"\0":
         os.waitpid(pid, 0)
-        return {"ok": True, "compile_error": message.decode("utf-8", "replace")}
+        reason = message.decode("utf-8", "replace") or "the Python compiler crashed on this program"
+        return {"ok": True, "compile_error": reason}
     send_frame(control_fd, {"ok": True})
     _, status = os.waitpid(pid, 0)
     if status == _EXIT_CHANNEL_CLOSED:

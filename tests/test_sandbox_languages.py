@@ -209,3 +209,10 @@ def test_float_and_whitespace_comparisons():
     assert not values_match(True, 1) and not values_match(1, "1") and not values_match([1], [1, 2])
     assert first_difference("a\nb\nc", "a\nx\nc") == {"line": 2, "expected": "b", "got": "x"}
     assert first_difference("a\nb", "a")["got"] == "<end of output>"
+
+
+def test_python_sources_that_break_the_parser_are_compile_errors(box):
+    for source in ("x = " + "(" * 300 + "1" + ")" * 300, "x = " + "[" * 5000 + "]" * 5000, "\0print(1)"):
+        result = box.execute("python", source)
+        assert result.status is ExecStatus.compile_error, result
+    assert box.execute("python", "print(2)").stdout == "2\n"
