@@ -207,20 +207,25 @@ def _child_exec(job: dict, chan: int) -> None:
     os._exit(os.WEXITSTATUS(status))
 
 
-def _child_python(job: dict, code, chan: int) -> None:
-    """The warm path: run Python source in this already-initialised interpreter."""
+def _python_stdio() -> tuple:
+    """Text streams on fds 0, 1 and 2, built once in the program parent: in each run the fds
+    are the run's pipes, and the fork inherits ready objects instead of building them."""
     import io
+
+    return (io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)),
+                             encoding="utf-8", errors="surrogateescape"),
+            io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
+                             encoding="utf-8", errors="backslashreplace"),
+            io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+                             encoding="utf-8", errors="backslashreplace", line_buffering=True))
+
+
+def _child_python(job: dict, code, chan: int, stdio: tuple) -> None:
+    """The warm path: run Python source in this already-initialised interpreter."""
     import types
 
-    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)),
-                                                 encoding="utf-8", errors="surrogateescape")
-    out = sys.stdout = sys.__stdout__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
-                                                         encoding="utf-8", errors="backslashreplace")
-    err = sys.stderr = sys.__stderr__ = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
-                                                         encoding="utf-8", errors="backslashreplace",
-                                                         line_buffering=True)
-    sys.argv = ["main.py"]
-    sys.path[:0] = ["/work"]
+    sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = stdio
+    out, err = stdio[1], stdio[2]
     harness = job.get("harness") or {"mode": "script"}
     nonce = harness.get("nonce", "")
     module = types.ModuleType("__main__")
@@ -317,7 +322,7 @@ def _run(job: dict, state: dict) -> dict:
             _set_up_child(job, state)
             os.close(4)
             if job["kind"] == "python":
-                _child_python(job, state["code"], 3)
+                _child_python(job, state["code"], 3, state["stdio"])
             else:
                 _child_exec(job, 3)
         except BaseException as exc:  # setup failed: report to the parent, never run the program
@@ -471,6 +476,9 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
         os.close(status_w)
         os.environ.clear()  # the environment every run of this program sees, set once here
         os.environ.update(env)
+        sys.argv = ["main.py"]
+        sys.path[:0] = ["/work"]
+        state["stdio"] = _python_stdio()
         import gc
         gc.freeze()  # a collection in a run must not touch (and so copy) the parent's objects
         _serve_loop(control_fd, state, program_parent=True)
