@@ -18,7 +18,7 @@ class Limits(BaseModel):
     disk_mb: int = Field(64, ge=1, le=4096, description="size of each private tmpfs (/work, /tmp, /dev/shm)")
     open_files: int = Field(256, ge=16, le=65536, description="open file descriptors (RLIMIT_NOFILE)")
     stack_mb: int = Field(256, ge=1, le=4096, description="stack size (RLIMIT_STACK)")
-    output_bytes: int = Field(1 << 20, ge=1024, le=256 << 20, description="stdout + stderr cap; over it is output_limit")
+    output_bytes: int = Field(1 << 20, ge=1024, le=64 << 20, description="stdout + stderr cap; over it is output_limit")
 
     def for_compile(self) -> Limits:
         """Compilers (rustc, javac) need more room than the programs they build."""
