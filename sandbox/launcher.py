@@ -61,8 +61,12 @@ class BubblewrapLauncher(Launcher):
 
     name = "bubblewrap"
 
-    def __init__(self, bwrap: str | None = None):
+    def __init__(self, bwrap: str | None = None, drop_root: bool = True):
         self.bwrap = bwrap or shutil.which("bwrap") or "/usr/bin/bwrap"
+        # Run bwrap as an unprivileged host uid when we are root. Hosts that forbid unprivileged
+        # user namespaces (e.g. an AppArmor policy) need drop_root=False: the sandbox uid then
+        # maps to host root, still without capabilities and seeing only read-only system files.
+        self.drop_root = drop_root
 
     def unavailable_reason(self) -> str | None:
         if not os.access(self.bwrap, os.X_OK):
@@ -103,7 +107,7 @@ class BubblewrapLauncher(Launcher):
                  "--dir", "/work", "--dir", "/prog", "--size", str(1 << 30), "--tmpfs", "/build",
                  "--chdir", "/", "--remount-ro", "/",
                  "--", "/usr/bin/python3", "-I", "-c", python_source, str(control_fd)]
-        uid = host_uid()
+        uid = host_uid() if self.drop_root else None
         prefix = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if uid is not None else []
         return LaunchSpec(argv=prefix + args, pass_fds=[control_fd, *fds], close_after_start=fds)
 

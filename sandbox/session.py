@@ -14,6 +14,7 @@ cgroup. It runs one program at a time; use one `Sandbox` per thread or process (
 from __future__ import annotations
 
 import atexit
+import logging
 import concurrent.futures
 import multiprocessing.util
 import os
@@ -30,10 +31,11 @@ from typing import Any, Callable
 from sandbox import zygote
 from sandbox.cgroups import SandboxCgroup, detect
 from sandbox.languages import SANDBOX_PATH, Language, find_language, missing_toolchain
-from sandbox.launcher import Launcher, default_launcher
+from sandbox.launcher import BubblewrapLauncher, Launcher, default_launcher
 from sandbox.limits import Limits
 from sandbox.result import ExecResult, ExecStatus
 
+log = logging.getLogger(__name__)
 _ZYGOTE_SOURCE: str | None = None
 _shared_lock = threading.Lock()
 _PARENT_OVERHEAD_BYTES = 48 << 20  # the warm parent, bwrap and page tables, on top of the run's own limit
@@ -130,45 +132,61 @@ class Sandbox:
         with self.lock:
             if self.alive:
                 return
-            self._teardown()
-            reason = self.launcher.unavailable_reason()
-            if reason:
-                raise SandboxError(reason)
-            self._owner_pid = os.getpid()
-            hierarchy = detect() if self.use_cgroups else None
-            self._cgroup = hierarchy.create() if hierarchy else None
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            spec = self.launcher.spec(_zygote_source(), theirs.fileno())
-            procs = self._cgroup.procs_files if self._cgroup else []
-            # A shell joins the cgroup and then execs the launcher: everything it starts is inside.
-            # It also lifts a soft address-space limit the caller may have (JVMs reserve gigabytes).
-            join = ('n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 97; shift; n=$((n-1)); done; '
-                    'ulimit -S -v unlimited 2>/dev/null; exec "$@"')
-            self._stderr_file = tempfile.TemporaryFile()
-            argv = ["/bin/sh", "-c", join, "sh", str(len(procs)), *procs, *spec.argv]
             try:
-                self._proc = _spawn_from_a_lasting_thread(lambda: subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr_file,
-                    pass_fds=spec.pass_fds, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, close_fds=True,
-                ))
-            finally:
-                theirs.close()
-                for fd in spec.close_after_start:
-                    os.close(fd)
-            self._sock = ours
-            try:
-                hello = self._recv(self.start_timeout_s)
+                self._start()
             except SandboxError as exc:
-                said = self._launcher_stderr()
-                self._teardown()
-                raise SandboxError(f"{exc}; launcher said: {said}") from None
-            if not hello.get("ready"):
-                self._teardown()
-                raise SandboxError(f"sandbox did not start: {hello}")
-            self.generation += 1
-            self._baseline_bytes = self._cgroup.usage_bytes() if self._cgroup else 0
-            if self.fresh_network_per_run:
-                self._request({"op": "configure", "fresh_network": True})
+                launcher = self.launcher
+                if not (isinstance(launcher, BubblewrapLauncher) and launcher.drop_root and os.geteuid() == 0):
+                    raise
+                launcher.drop_root = False  # this host forbids unprivileged user namespaces
+                try:
+                    self._start()
+                except SandboxError:
+                    launcher.drop_root = True
+                    raise exc from None
+                log.warning("sandbox: unprivileged user namespaces are not allowed here; the sandbox "
+                            "uid maps to host root (still without capabilities). First error: %s", exc)
+
+    def _start(self) -> None:
+        self._teardown()
+        reason = self.launcher.unavailable_reason()
+        if reason:
+            raise SandboxError(reason)
+        self._owner_pid = os.getpid()
+        hierarchy = detect() if self.use_cgroups else None
+        self._cgroup = hierarchy.create() if hierarchy else None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        spec = self.launcher.spec(_zygote_source(), theirs.fileno())
+        procs = self._cgroup.procs_files if self._cgroup else []
+        # A shell joins the cgroup and then execs the launcher: everything it starts is inside.
+        # It also lifts a soft address-space limit the caller may have (JVMs reserve gigabytes).
+        join = ('n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 97; shift; n=$((n-1)); done; '
+                'ulimit -S -v unlimited 2>/dev/null; exec "$@"')
+        self._stderr_file = tempfile.TemporaryFile()
+        argv = ["/bin/sh", "-c", join, "sh", str(len(procs)), *procs, *spec.argv]
+        try:
+            self._proc = _spawn_from_a_lasting_thread(lambda: subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr_file,
+                pass_fds=spec.pass_fds, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, close_fds=True,
+            ))
+        finally:
+            theirs.close()
+            for fd in spec.close_after_start:
+                os.close(fd)
+        self._sock = ours
+        try:
+            hello = self._recv(self.start_timeout_s)
+        except SandboxError as exc:
+            said = self._launcher_stderr()
+            self._teardown()
+            raise SandboxError(f"{exc}; launcher said: {said}") from None
+        if not hello.get("ready"):
+            self._teardown()
+            raise SandboxError(f"sandbox did not start: {hello}")
+        self.generation += 1
+        self._baseline_bytes = self._cgroup.usage_bytes() if self._cgroup else 0
+        if self.fresh_network_per_run:
+            self._request({"op": "configure", "fresh_network": True})
 
     def _launcher_stderr(self) -> str:
         if self._stderr_file is None:

@@ -413,3 +413,22 @@ def test_a_fresh_network_namespace_per_run_has_only_its_own_loopback():
                 print("loopback only")
         """)
         assert result.stdout == "loopback only\n", result
+
+
+def test_root_mapped_fallback_still_isolates():
+    """The mode used where unprivileged user namespaces are forbidden."""
+    from sandbox.launcher import BubblewrapLauncher
+
+    if os.geteuid() != 0:
+        pytest.skip("the fallback exists for a service running as root")
+    with Sandbox(BubblewrapLauncher(drop_root=False)) as mapped:
+        result = sh(mapped, """
+            id -u
+            echo x > /usr/evil 2>/dev/null && echo LEAK-usr
+            cat /etc/shadow 2>/dev/null && echo LEAK-shadow
+            ls /root 2>/dev/null && echo LEAK-root
+            unshare -Ur true 2>/dev/null && echo LEAK-userns
+            echo done
+        """)
+        assert result.stdout == "1000\ndone\n", result
+        assert mapped.execute("python", "x = bytearray(400 << 20)", limits=SHORT).status is ExecStatus.memory_limit
