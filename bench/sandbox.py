@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -51,10 +52,37 @@ Work = tuple[str, str, list[tuple[str, str]]]  # language, source, [(stdin, expe
 
 # -- runners (each runs in a worker process over its share of the programs) -------------------------
 
-def ours(share: list[Work], fresh_network: bool) -> tuple[list[float], int, float]:
+def _descendants(pid: int) -> list[int]:
+    found = []
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            children = [int(c) for c in fh.read().split()]
+    except OSError:
+        return found
+    for child in children:
+        found += [child, *_descendants(child)]
+    return found
+
+
+def _tree_cpu_s(pids: list[int]) -> float:
+    """CPU seconds of these processes and of the children they have reaped."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def ours(share: list[Work], fresh_network: bool) -> tuple[list[float], int, float, float]:
     box = Sandbox(fresh_network_per_run=fresh_network)
     box.start()
+    sandbox_pids = _descendants(box._proc.pid)  # launcher and warm parent: their reaped children are the runs
     latencies, passed = [], 0
+    cpu0, tree0 = time.process_time(), _tree_cpu_s(sandbox_pids)
     start = time.perf_counter()
     for language, source, tests in share:
         with box.program(language, source) as prog:
@@ -64,12 +92,19 @@ def ours(share: list[Work], fresh_network: bool) -> tuple[list[float], int, floa
                 passed += result.ok and outputs_match(expected, result.stdout)
                 latencies.append(time.perf_counter() - t0)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu0 + _tree_cpu_s(sandbox_pids) - tree0
     box.close()
-    return latencies, passed, elapsed
+    return latencies, passed, elapsed, cpu
 
 
-def naive(share: list[Work], _: bool) -> tuple[list[float], int, float]:
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def naive(share: list[Work], _: bool) -> tuple[list[float], int, float, float]:
     latencies, passed = [], 0
+    cpu0, children0 = time.process_time(), _children_cpu_s()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as work:
         for language, source, tests in share:
@@ -87,7 +122,8 @@ def naive(share: list[Work], _: bool) -> tuple[list[float], int, float]:
                 out = subprocess.run(argv, input=stdin.encode(), capture_output=True, cwd=work, timeout=30)
                 passed += out.returncode == 0 and outputs_match(expected, out.stdout.decode())
                 latencies.append(time.perf_counter() - t0)
-    return latencies, passed, time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    return latencies, passed, elapsed, time.process_time() - cpu0 + _children_cpu_s() - children0
 
 
 def measure(runner: Callable, work: list[Work], procs: int, fresh_network: bool = False) -> dict:
@@ -96,11 +132,12 @@ def measure(runner: Callable, work: list[Work], procs: int, fresh_network: bool 
         wall0 = time.perf_counter()
         parts = pool.starmap(runner, [(share, fresh_network) for share in shares])
         wall = time.perf_counter() - wall0
-    latencies = sorted(x for lat, _, _ in parts for x in lat)
-    busy = max(elapsed for _, _, elapsed in parts)  # excludes each worker's one-off sandbox start
+    latencies = sorted(x for lat, *_ in parts for x in lat)
+    busy = max(elapsed for _, _, elapsed, _ in parts)  # excludes each worker's one-off sandbox start
     return {
         "runs": len(latencies),
-        "passed": sum(p for _, p, _ in parts),
+        "passed": sum(p for _, p, _, _ in parts),
+        "cpu_ms": sum(cpu for *_, cpu in parts) / len(latencies) * 1000,
         "per_s": len(latencies) / busy,
         "wall_s": wall,
         "p50_ms": statistics.median(latencies) * 1000,
@@ -109,8 +146,9 @@ def measure(runner: Callable, work: list[Work], procs: int, fresh_network: bool 
 
 
 def row(name: str, r: dict) -> str:
+    idle = (os.cpu_count() or 1) * 1000 / r["cpu_ms"]
     return (f"| {name:<44} | {r['runs']:>5} | {r['passed']:>5} | {r['per_s']:>8.0f} | {r['p50_ms']:>7.2f} | "
-            f"{r['p99_ms']:>7.2f} |")
+            f"{r['p99_ms']:>7.2f} | {r['cpu_ms']:>7.2f} | {idle:>9.0f} |")
 
 
 def main() -> None:
@@ -122,9 +160,12 @@ def main() -> None:
     parser.add_argument("--fresh-network", action="store_true", help="also measure a new network namespace per run")
     args = parser.parse_args()
 
-    header = (f"| {'runner':<44} | {'runs':>5} | {'pass':>5} | {'execs/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} |\n"
-              f"|{'-' * 46}|{'-' * 7}|{'-' * 7}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
-    print(f"{args.procs} worker processes, {os.cpu_count()} cores\n")
+    header = (f"| {'runner':<44} | {'runs':>5} | {'pass':>5} | {'execs/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} "
+              f"| {'CPU ms':>7} | {'cores/CPU':>9} |\n"
+              f"|{'-' * 46}|{'-' * 7}|{'-' * 7}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 11}|")
+    print(f"{args.procs} worker processes, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+    print("CPU ms = CPU time of every process involved, per execution; cores/CPU = the executions/s")
+    print("that CPU cost allows on this many idle cores (the machine is shared: wall figures are noisy)\n")
 
     workload = [("python", python_program(i), python_tests(i, args.tests)) for i in range(args.programs)]
     trivial = [("python", "print(1)\n", [("", "1")] * args.tests) for _ in range(args.programs)]

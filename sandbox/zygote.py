@@ -77,7 +77,7 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWUTS = 0x04000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 38, 47
+PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SYS_CAPSET = 126  # x86_64
 
@@ -152,6 +152,7 @@ def _set_up_child(job: dict, state: dict) -> None:
     Kept lean: every Python operation in a fresh fork pays for copy-on-write page faults.
     Mounts are private already (see `_prepare_parent_mounts`), so none of these propagate.
     """
+    _prctl(PR_SET_DUMPABLE, 1)  # the parents are not (see `serve`); /proc/self of a run belongs to it
     flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
     if state["fresh_network"]:
         flags |= CLONE_NEWNET
@@ -545,13 +546,12 @@ def _prepare_parent_mounts() -> None:
 
 
 def serve(control_fd: int) -> None:
-    """Answer requests on the control channel until it closes.
-
-    This process stays dumpable: no run can name it (each run has its own PID namespace),
-    and its children inherit the flag, so /proc/self of a run belongs to the run.
-    """
+    """Answer requests on the control channel until it closes."""
     import resource
 
+    # No run can name this process (each has its own PID namespace and /proc); being
+    # non-dumpable also keeps its memory out of reach of anything holding its uid.
+    _prctl(PR_SET_DUMPABLE, 0)
     _prepare_parent_mounts()
     try:
         with open("/proc/sys/user/max_user_namespaces", "w") as fh:
