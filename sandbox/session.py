@@ -14,8 +14,8 @@ cgroup. It runs one program at a time; use one `Sandbox` per thread or process (
 from __future__ import annotations
 
 import atexit
-import logging
 import concurrent.futures
+import logging
 import multiprocessing.util
 import os
 import queue
@@ -132,6 +132,8 @@ class Sandbox:
         with self.lock:
             if self.alive:
                 return
+            if self._owner_pid != os.getpid():  # a forked copy: the running sandbox is the parent's
+                self._forget()
             try:
                 self._start()
             except SandboxError as exc:
@@ -217,12 +219,19 @@ class Sandbox:
             self._stderr_file.close()
             self._stderr_file = None
 
+    def _forget(self) -> None:
+        """Drop (without stopping) a sandbox inherited through fork: it belongs to the parent."""
+        if self._sock is not None:
+            self._sock.close()
+        self._proc = self._sock = self._cgroup = self._stderr_file = None
+        self._owner_pid = os.getpid()
+
     def close(self) -> None:
         with self.lock:
             if self._owner_pid == os.getpid():
                 self._teardown()
-            else:  # a forked copy: the sandbox belongs to the parent process, just forget it
-                self._proc = self._sock = self._cgroup = None
+            else:
+                self._forget()
 
     def __enter__(self) -> Sandbox:
         self.start()

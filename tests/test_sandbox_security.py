@@ -432,3 +432,20 @@ def test_root_mapped_fallback_still_isolates():
         """)
         assert result.stdout == "1000\ndone\n", result
         assert mapped.execute("python", "x = bytearray(400 << 20)", limits=SHORT).status is ExecStatus.memory_limit
+
+
+def test_a_forked_process_starts_its_own_sandbox_and_leaves_the_parents_alone(box):
+    assert box.execute("python", "print(1)").stdout == "1\n"
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, box.execute("python", "print(2)").stdout.encode())
+            box.close()
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 100) == b"2\n"
+    os.close(read)
+    assert box.alive and box.execute("python", "print(3)").stdout == "3\n"
