@@ -128,3 +128,18 @@ def test_many_worker_processes_each_use_their_own_sandbox():
     assert verdicts[24].status is Status.ok and verdicts[24].reward == 0.0
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert "os.fork" not in ps
+
+
+def test_a_jvm_runs_from_a_worker_with_an_address_space_limit():
+    """Workers cap their own address space; the sandbox they start must not inherit the cap."""
+    from sandbox.languages import LANGUAGES, missing_toolchain
+
+    if missing_toolchain(LANGUAGES["java"]):
+        pytest.skip(missing_toolchain(LANGUAGES["java"]))
+    source = ("public class Main { public static void main(String[] a) {"
+              " System.out.println(new java.util.Scanner(System.in).nextInt() * 2); } }")
+    item = {"verifier": "code", "completion": fenced(source, "java"),
+            "reference": {"tests": [{"stdin": "21", "stdout": "42"}]}, "params": {"time_limit_s": 10}}
+    with LocalScorer(workers=1, timeout_s=120) as scorer:
+        verdict = scorer.score([item])[0]
+    assert verdict.reward == 1.0, (verdict.status, verdict.message, verdict.details)
