@@ -139,7 +139,8 @@ def test_a_jvm_runs_from_a_worker_with_an_address_space_limit():
     source = ("public class Main { public static void main(String[] a) {"
               " System.out.println(new java.util.Scanner(System.in).nextInt() * 2); } }")
     item = {"verifier": "code", "completion": fenced(source, "java"),
-            "reference": {"tests": [{"stdin": "21", "stdout": "42"}]}, "params": {"time_limit_s": 10}}
+            "reference": {"tests": [{"stdin": "21", "stdout": "42"}]},
+            "params": {"time_limit_s": 10, "memory_mb": 8192}}  # a JVM sized for 8 GiB reserves > the worker's 4 GiB
     with LocalScorer(workers=1, timeout_s=120) as scorer:
         verdict = scorer.score([item])[0]
     assert verdict.reward == 1.0, (verdict.status, verdict.message, verdict.details)
