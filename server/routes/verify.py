@@ -67,6 +67,8 @@ async def verify(request: Request) -> Response:
     """Score `items`; a bad item gets a verdict with status `invalid_input`, the rest are scored."""
     runtime = runtime_of(request)
     settings = runtime.settings
+    if not runtime.executor.ready():
+        raise HTTPException(503, "no verifier workers are ready yet", headers={"retry-after": "1"})
     body = await read_json_body(request, settings.max_body_bytes)
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         raise HTTPException(422, 'body must be a JSON object {"items": [...], "timeout_s": optional number}')
