@@ -27,8 +27,9 @@ from collections.abc import Callable
 
 from sandbox import Sandbox
 from sandbox.compare import outputs_match
+from sandbox.languages import SANDBOX_PYTHON
 
-PYTHON = "/usr/bin/python3"  # the interpreter the sandbox runs, so both runners use the same one
+PYTHON = SANDBOX_PYTHON  # the interpreter the sandbox runs, so both runners use the same one
 
 
 def python_program(i: int) -> str:

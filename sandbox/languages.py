@@ -15,6 +15,21 @@ from dataclasses import dataclass, field
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
+def _sandbox_python() -> str:
+    """The interpreter that runs the warm parent and Python programs: it must live under /usr,
+    the only place the sandbox sees (Debian's /usr/bin/python3, the python image's /usr/local)."""
+    configured = os.environ.get("REFEREE_SANDBOX_PYTHON")
+    if configured:
+        return configured
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return "/usr/bin/python3"
+
+
+SANDBOX_PYTHON = _sandbox_python()
+
+
 @dataclass(frozen=True)
 class Language:
     name: str
@@ -46,7 +61,7 @@ def java_class_name(source: str) -> str:
 LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     Language(
         name="python", aliases=("python", "py", "python3", "py3"), source_name="main.py",
-        run=("/usr/bin/python3", "-I", "/prog/main.py"), toolchain=("/usr/bin/python3",),
+        run=(SANDBOX_PYTHON, "-I", "/prog/main.py"), toolchain=(SANDBOX_PYTHON,),
         warm_python=True, memory_markers=("MemoryError",),
     ),
     Language(

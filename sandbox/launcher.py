@@ -13,6 +13,8 @@ import shutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from sandbox.languages import SANDBOX_PYTHON
+
 
 SANDBOX_UID = 1000  # the uid programs see inside the sandbox
 HOST_UID_BASE = 200_000  # when the service runs as root, sandboxes run as an unprivileged host uid
@@ -106,7 +108,7 @@ class BubblewrapLauncher(Launcher):
         args += ["--dir", "/dev/shm", "--remount-ro", "/dev", "--size", str(16 << 20), "--tmpfs", "/tmp",
                  "--dir", "/work", "--dir", "/prog", "--size", str(1 << 30), "--tmpfs", "/build",
                  "--chdir", "/", "--remount-ro", "/",
-                 "--", "/usr/bin/python3", "-I", "-c", python_source, str(control_fd)]
+                 "--", SANDBOX_PYTHON, "-I", "-c", python_source, str(control_fd)]
         uid = host_uid() if self.drop_root else None
         prefix = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if uid is not None else []
         return LaunchSpec(argv=prefix + args, pass_fds=[control_fd, *fds], close_after_start=fds)
