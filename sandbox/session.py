@@ -261,6 +261,9 @@ class Sandbox:
         except (SandboxError, OSError) as exc:
             self._teardown()  # a broken or hung parent is never reused
             raise SandboxError(str(exc)) from None
+        except BaseException:
+            self._teardown()  # interrupted mid-request: a late reply must never answer the next one
+            raise
         if "error" in reply:
             raise SandboxError(reply["error"])
         return reply
