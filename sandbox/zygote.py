@@ -74,7 +74,6 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
-CLONE_NEWUTS = 0x04000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 38, 47
@@ -153,7 +152,8 @@ def _set_up_child(job: dict, state: dict) -> None:
     Mounts are private already (see `_prepare_parent_mounts`), so none of these propagate.
     """
     _prctl(PR_SET_DUMPABLE, 1)  # the parents are not (see `serve`); /proc/self of a run belongs to it
-    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
+    # No new UTS namespace: without capabilities a run cannot change the sandbox's hostname.
+    flags = CLONE_NEWNS | CLONE_NEWIPC
     if state["fresh_network"]:
         flags |= CLONE_NEWNET
     _check(_libc.unshare(flags), "unshare")

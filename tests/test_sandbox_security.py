@@ -303,6 +303,7 @@ def test_cannot_create_namespaces_or_mount(box):
         unshare -Ur true 2>/dev/null && echo LEAK-userns
         unshare -n true 2>/dev/null && echo LEAK-netns
         mount -t tmpfs none /work 2>/dev/null && echo LEAK-mount
+        hostname evil 2>/dev/null && echo LEAK-hostname
         echo checked
     """)
     assert result.stdout == "checked\n", result
