@@ -243,7 +243,7 @@ def _child_python(job: dict, code, chan: int, stdio: tuple) -> None:
                 pass
         os._exit(code)
 
-    write, dumps = os.write, json.dumps  # bound before the program runs and can rebind them
+    write, dumps, loads = os.write, json.dumps, json.loads  # bound before the program can rebind them
 
     def report(obj: dict) -> None:
         write(chan, dumps(obj).encode("utf-8", "surrogatepass"))
@@ -255,7 +255,7 @@ def _child_python(job: dict, code, chan: int, stdio: tuple) -> None:
             if not callable(fn):
                 print(f"function {harness['fn']!r} is not defined", file=sys.stderr)
                 finish(1)
-            value = fn(*json.loads(harness["args"]))
+            value = fn(*loads(harness["args"]))
             try:
                 payload = dumps({"value": value, "done": nonce}, default=_jsonable)
             except (TypeError, ValueError) as exc:

@@ -99,7 +99,7 @@ def test_format_problems_are_wrong_format():
 
 def test_bad_references_are_invalid_input():
     for bad in (None, "print(1)", {"tests": []}, {"inputs": [1], "outputs": []}, {"tests": [{"args": [1]}]},
-                {"language": "cobol", "tests": [{"stdin": "", "stdout": ""}]}):
+                {"language": "cobol", "tests": [{"stdin": "", "stdout": ""}]}, {"test_list": ["assert f(1) =="]}):
         verdict = verifiers.verify("code", completion=fenced("print(1)"), reference=bad)
         assert verdict.status is Status.invalid_input, bad
     assert normalise_reference([{"stdin": "1", "stdout": "1"}])["tests"][0]["kind"] == "stdio"

@@ -136,6 +136,14 @@ def normalise_reference(reference: Any) -> dict:
             tests.append(_stdio(raw))
     if not tests:
         raise ValueError("reference holds no tests")
+    for test in tests:
+        if test["kind"] == "assert":
+            if not isinstance(test["script"], str):
+                raise ValueError("a test script must be a string")
+            try:  # a broken test script is the reference's fault, not the completion's
+                compile(test["script"], "test.py", "exec")
+            except (SyntaxError, ValueError) as exc:
+                raise ValueError(f"test script does not parse: {exc}") from None
     return {"language": find_language(language).name if language else None, "tests": tests}
 
 
