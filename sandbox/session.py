@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from typing import Any, Callable
 
 from sandbox import zygote
@@ -186,6 +187,7 @@ class Sandbox:
             self._teardown()
             raise SandboxError(f"sandbox did not start: {hello}")
         self.generation += 1
+        _close_at_exit(self)
         self._baseline_bytes = self._cgroup.usage_bytes() if self._cgroup else 0
         if self.fresh_network_per_run:
             self._request({"op": "configure", "fresh_network": True})
@@ -466,6 +468,29 @@ def classify(raw: dict, lang: Language, limits: Limits, oom_killed: bool) -> Exe
     return ExecResult(status=ExecStatus.runtime_error, message=message, **fields)
 
 
+# -- cleanup at exit -------------------------------------------------------------------------------
+
+_live: weakref.WeakSet[Sandbox] = weakref.WeakSet()
+_exit_hooks_pid = 0
+
+
+def _close_all() -> None:
+    for box in list(_live):
+        if box._owner_pid == os.getpid():
+            box.close()
+
+
+def _close_at_exit(box: Sandbox) -> None:
+    """Stop `box` (and remove its cgroup) when this process exits normally, however it exits."""
+    global _exit_hooks_pid
+    _live.add(box)
+    if _exit_hooks_pid != os.getpid():
+        _exit_hooks_pid = os.getpid()
+        atexit.register(_close_all)
+        # multiprocessing children leave through os._exit: atexit never runs there, this does.
+        multiprocessing.util.Finalize(None, _close_all, exitpriority=10)
+
+
 # -- one warm sandbox per process -----------------------------------------------------------------
 
 _shared: dict[int, Sandbox] = {}
@@ -480,7 +505,4 @@ def shared_sandbox() -> Sandbox:
             for other in list(_shared):  # inherited from a parent process: not ours to use
                 _shared.pop(other).close()
             box = _shared[pid] = Sandbox()
-            atexit.register(box.close)
-            # multiprocessing children leave through os._exit: atexit never runs there, these do.
-            multiprocessing.util.Finalize(box, box.close, exitpriority=10)
     return box
