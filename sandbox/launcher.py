@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from sandbox.languages import SANDBOX_PYTHON
+from sandbox.seccomp import filter_program
 
 
 SANDBOX_UID = 1000  # the uid programs see inside the sandbox
@@ -43,10 +44,10 @@ class Launcher(ABC):
         """The command that runs `python3 -I -c python_source <control_fd>` in the sandbox."""
 
 
-def _data_fd(text: str) -> int:
-    """A pipe read end holding `text` (small: fits in the pipe buffer)."""
+def _data_fd(data: str | bytes) -> int:
+    """A pipe read end holding `data` (small: fits in the pipe buffer)."""
     r, w = os.pipe()
-    os.write(w, text.encode())
+    os.write(w, data.encode() if isinstance(data, str) else data)
     os.close(w)
     return r
 
@@ -99,6 +100,11 @@ class BubblewrapLauncher(Launcher):
             fd = _data_fd(text)
             fds.append(fd)
             args += ["--ro-bind-data", str(fd), f"/etc/{name}"]
+        program = filter_program()
+        if program is not None:
+            fd = _data_fd(program)
+            fds.append(fd)
+            args += ["--seccomp", str(fd)]
         args += ["--proc", "/proc", "--tmpfs", "/dev"]
         for dev in ("null", "zero", "full", "random", "urandom"):
             args += ["--dev-bind", f"/dev/{dev}", f"/dev/{dev}"]

@@ -450,3 +450,20 @@ def test_a_forked_process_starts_its_own_sandbox_and_leaves_the_parents_alone(bo
     assert os.read(read, 100) == b"2\n"
     os.close(read)
     assert box.alive and box.execute("python", "print(3)").stdout == "3\n"
+
+
+def test_kernel_attack_surface_syscalls_are_denied(box):
+    from sandbox.seccomp import filter_program
+
+    if filter_program() is None:
+        pytest.skip("no seccomp filter is described for this architecture")
+    result = py(box, """
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        for name, number in (("bpf", 321), ("io_uring_setup", 425), ("perf_event_open", 298), ("keyctl", 250),
+                             ("userfaultfd", 323), ("ptrace", 101), ("x32 getpid", 0x40000000 + 39)):
+            if libc.syscall(number, 0, 0, 0, 0, 0) != -1 or ctypes.get_errno() != 1:
+                print("allowed", name)
+        print("pid", libc.syscall(39))
+    """)
+    assert result.stdout == "pid 1\n", result
