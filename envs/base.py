@@ -135,7 +135,7 @@ def extract_answer(completion: str) -> str:
 
 def parse_int(token: str, what: str) -> int:
     token = token.strip()
-    if not re.fullmatch(r"[+-]?\d{1,30}", token):
+    if not re.fullmatch(r"[+-]?[0-9]{1,30}", token):
         raise AnswerFormatError(f"{what}: {token[:40]!r} is not an integer")
     return int(token)
 
