@@ -4,4 +4,5 @@ ROUTE_MODULES = [
     "health",
     "registry",
     "verify",
+    "envs",
 ]
