@@ -71,12 +71,16 @@ class Generation:
             self.attempts += 1
             yield self.attempts
 
-    def solver(self) -> Any:
-        """A fresh z3 solver under the deterministic resource limit."""
+    def solver(self, logic: str | None = None, ctx: Any = None) -> Any:
+        """A fresh z3 solver (for `logic`, in `ctx`, if given) under the deterministic resource limit.
+
+        sat/unsat answers never depend on solver state, but models do: a generator that keeps
+        a model (as a reference) must build its terms in a fresh `z3.Context()` of its own.
+        """
         import z3
 
         self.solver_calls += 1
-        solver = z3.Solver()
+        solver = z3.SolverFor(logic, ctx=ctx) if logic else z3.Solver(ctx=ctx)
         solver.set("rlimit", self.solver_rlimit)
         return solver
 
@@ -133,9 +137,14 @@ def extract_answer(completion: str) -> str:
     return answer
 
 
+_INT = re.compile(r"[+-]?[0-9]{1,30}")
+
+
 def parse_int(token: str, what: str) -> int:
     token = token.strip()
-    if not re.fullmatch(r"[+-]?[0-9]{1,30}", token):
+    if token.isascii() and token.isdigit() and len(token) <= 30:  # the common case, without a regex
+        return int(token)
+    if not _INT.fullmatch(token):
         raise AnswerFormatError(f"{what}: {token[:40]!r} is not an integer")
     return int(token)
 
@@ -292,6 +301,9 @@ def register(cls: type[Environment]) -> type[Environment]:
     return cls
 
 
+_GRID_SEPARATORS = re.compile(r"[,\s|]+")
+
+
 def parse_grid(text: str, size: int, what: str = "grid") -> list[list[int]]:
     """`size` lines of `size` integers (spaces or commas; single digits may be written together)."""
     rows = [line.strip() for line in text.strip().splitlines() if line.strip()]
@@ -299,7 +311,7 @@ def parse_grid(text: str, size: int, what: str = "grid") -> list[list[int]]:
         raise AnswerFormatError(f"{what}: expected {size} rows, got {len(rows)}")
     grid = []
     for i, row in enumerate(rows, 1):
-        tokens = [t for t in re.split(r"[,\s|]+", row.strip("[]() ")) if t]
+        tokens = [t for t in _GRID_SEPARATORS.split(row.strip("[]() ")) if t]
         if len(tokens) == 1 and size <= 9 and len(tokens[0]) == size:
             tokens = list(tokens[0])
         if len(tokens) != size:

@@ -49,9 +49,10 @@ def optimal_schedule(gen: Generation, jobs: list[list[tuple[int, int]]]) -> list
     """A schedule of least makespan, proved by z3, or None if the resource limit ran out first."""
     import z3
 
-    start = [[z3.Int(f"s{j}_{k}") for k in range(len(ops))] for j, ops in enumerate(jobs)]
-    horizon = z3.Int("makespan")
-    solver = gen.solver()
+    ctx = z3.Context()  # a fresh context: the model (our reference) then depends only on the instance
+    start = [[z3.Int(f"s{j}_{k}", ctx=ctx) for k in range(len(ops))] for j, ops in enumerate(jobs)]
+    horizon = z3.Int("makespan", ctx=ctx)
+    solver = gen.solver(ctx=ctx)
     for j, ops in enumerate(jobs):
         solver.add(start[j][0] >= 0)
         for k in range(len(ops) - 1):

@@ -8,6 +8,7 @@ valid grid is accepted (there is exactly one).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import Field
@@ -39,6 +40,7 @@ def planted_grid(rng, size: int) -> list[list[int]]:
     return [[digits[pattern[r][c]] for c in cols] for r in rows]
 
 
+@lru_cache(maxsize=None)
 def units(size: int) -> list[tuple[str, list[tuple[int, int]]]]:
     br, bc = BOXES[size]
     out = [(f"row {r + 1}", [(r, c) for c in range(size)]) for r in range(size)]
@@ -67,13 +69,15 @@ class Sudoku(Environment):
         rng, n = gen.rng, config.size
         for _ in gen.tries():
             solution = planted_grid(rng, n)
-            cell = [[z3.Int(f"c{r}_{c}") for c in range(n)] for r in range(n)]
-            solver = gen.solver()
-            solver.add([z3.And(v >= 1, v <= n) for row in cell for v in row])
-            solver.add([z3.Distinct([cell[r][c] for r, c in members]) for _, members in units(n)])
-            solver.add(z3.Or([cell[r][c] != solution[r][c] for r in range(n) for c in range(n)]))
+            # Pseudo-boolean encoding (one literal per cell and digit): z3's SAT core proves
+            # uniqueness several times faster than integer variables with Distinct.
+            x = [[[z3.Bool(f"x{r}_{c}_{v}") for v in range(n)] for c in range(n)] for r in range(n)]
+            solver = gen.solver("QF_FD")
+            solver.add([z3.PbEq([(x[r][c][v], 1) for v in range(n)], 1) for r in range(n) for c in range(n)])
+            solver.add([z3.PbEq([(x[r][c][v], 1) for r, c in members], 1) for _, members in units(n) for v in range(n)])
+            solver.add(z3.Or([z3.Not(x[r][c][solution[r][c] - 1]) for r in range(n) for c in range(n)]))
             keep = {(r, c): z3.Bool(f"k{r}_{c}") for r in range(n) for c in range(n)}
-            solver.add([z3.Implies(lit, cell[r][c] == solution[r][c]) for (r, c), lit in keep.items()])
+            solver.add([z3.Implies(lit, x[r][c][solution[r][c] - 1]) for (r, c), lit in keep.items()])
             clues = set(keep)
             order = list(keep)
             rng.shuffle(order)

@@ -1,0 +1,103 @@
+"""Generation and scoring throughput of every environment, next to reasoning-gym's nearest tasks.
+
+    .venv/bin/python -m pip install -e '.[bench]'      # reasoning-gym, the peer (optional)
+    .venv/bin/python -m bench.envs [--seconds S] [--levels]
+
+Generation: fresh instances (new seeds, an empty cache) at default difficulty, one process.
+Scoring: the reference answer of a few cached instances scored again and again, i.e. the cost
+of one `env:NAME` verification once the instance is rebuilt (what GRPO's 16 answers per
+prompt pay). reasoning-gym's tasks are similar, not identical (different sizes and rules);
+the ratio column says how our generator+scorer compares with the library people use today.
+`--levels` also prints the mean generation time at the easiest, default and hardest configs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from typing import Any
+
+from envs import all_environments
+
+# our env -> reasoning-gym dataset with the nearest task
+PEERS = {
+    "sudoku": "sudoku",
+    "graph_colouring": "graph_color",
+    "knights_knaves": "knights_knaves",
+    "cryptarithm": "cryptarithm",
+    "n_queens": "n_queens",
+    "shortest_path": "shortest_path",
+}
+
+
+def rate(fn: Callable[[int], Any], seconds: float, max_calls: int = 100_000) -> tuple[float, int]:
+    """Calls per second of fn(i) for i = 0, 1, ... until `seconds` have passed (at least 2 calls)."""
+    start = time.perf_counter()
+    calls = 0
+    while calls < 2 or (time.perf_counter() - start < seconds and calls < max_calls):
+        fn(calls)
+        calls += 1
+    return calls / (time.perf_counter() - start), calls
+
+
+def ours(env: Any, seconds: float) -> tuple[float, float]:
+    fresh = type(env)()  # empty cache: every sample is generated
+    gen_rate, _ = rate(lambda i: fresh.sample(10_000 + i), seconds)
+    instances = [env.sample(seed) for seed in range(4)]
+    answers = [inst.answer_text() for inst in instances]
+    score_rate, _ = rate(lambda i: env.score(instances[i % 4], answers[i % 4]), seconds)
+    return gen_rate, score_rate
+
+
+def peer(dataset_name: str, seconds: float) -> tuple[float, float] | None:
+    try:
+        import reasoning_gym
+    except ImportError:
+        return None
+    dataset = reasoning_gym.create_dataset(dataset_name, size=100_000, seed=1)
+    gen_rate, _ = rate(lambda i: dataset[1000 + i], seconds)
+    entries = [dataset[i] for i in range(4)]
+    score_rate, _ = rate(lambda i: dataset.score_answer(answer=entries[i % 4]["answer"], entry=entries[i % 4]), seconds)
+    return gen_rate, score_rate
+
+
+def level_times(env: Any, seeds: int) -> list[float]:
+    out = []
+    for level, config in env.levels().items():
+        fresh = type(env)()
+        start = time.perf_counter()
+        for seed in range(seeds):
+            fresh.sample(20_000 + seed, config)
+        out.append((time.perf_counter() - start) / seeds * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
+    parser.add_argument("--levels", action="store_true", help="also time generation at easiest/default/hardest")
+    parser.add_argument("--level-seeds", type=int, default=3)
+    args = parser.parse_args()
+
+    print("| env | kind | generated/s | scored/s | reasoning-gym task | its generated/s | its scored/s | generation ratio | scoring ratio |")
+    print("|---|---|---:|---:|---|---:|---:|---:|---:|")
+    for env in all_environments():
+        gen_rate, score_rate = ours(env, args.seconds)
+        peer_name = PEERS.get(env.name)
+        theirs = peer(peer_name, args.seconds) if peer_name else None
+        peer_cols = (f"{peer_name} | {theirs[0]:,.0f} | {theirs[1]:,.0f} | {gen_rate / theirs[0]:.3g}x | {score_rate / theirs[1]:.3g}x"
+                     if theirs else f"{peer_name or '-'} | - | - | - | -")
+        print(f"| {env.name} | {env.kind} | {gen_rate:,.1f} | {score_rate:,.0f} | {peer_cols} |", flush=True)
+
+    if args.levels:
+        print("\n| env | easiest ms | default ms | hardest ms | budget: attempts x solver rlimit |")
+        print("|---|---:|---:|---:|---|")
+        for env in all_environments():
+            easiest, default, hardest = level_times(env, args.level_seeds)
+            print(f"| {env.name} | {easiest:.1f} | {default:.1f} | {hardest:.1f} | "
+                  f"{env.max_attempts} x {env.solver_rlimit:,} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
