@@ -14,6 +14,7 @@ the ratio column says how our generator+scorer compares with the library people 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +47,7 @@ def ours(env: Any, seconds: float) -> tuple[float, float]:
     gen_rate, _ = rate(lambda i: fresh.sample(10_000 + i), seconds)
     instances = [env.sample(seed) for seed in range(4)]
     answers = [inst.answer_text() for inst in instances]
+    assert all(env.score(inst, a).reward == 1.0 for inst, a in zip(instances, answers)), env.name
     score_rate, _ = rate(lambda i: env.score(instances[i % 4], answers[i % 4]), seconds)
     return gen_rate, score_rate
 
@@ -58,8 +60,17 @@ def peer(dataset_name: str, seconds: float) -> tuple[float, float] | None:
     dataset = reasoning_gym.create_dataset(dataset_name, size=100_000, seed=1)
     gen_rate, _ = rate(lambda i: dataset[1000 + i], seconds)
     entries = [dataset[i] for i in range(4)]
-    score_rate, _ = rate(lambda i: dataset.score_answer(answer=entries[i % 4]["answer"], entry=entries[i % 4]), seconds)
+    answers = [reference_answer(entry) for entry in entries]
+    assert all(dataset.score_answer(answer=a, entry=e) == 1.0 for a, e in zip(answers, entries)), dataset_name
+    score_rate, _ = rate(lambda i: dataset.score_answer(answer=answers[i % 4], entry=entries[i % 4]), seconds)
     return gen_rate, score_rate
+
+
+def reference_answer(entry: dict[str, Any]) -> str:
+    """The peer's own correct answer (graph_color stores none, only a possible colouring)."""
+    if entry["answer"] is not None:
+        return entry["answer"]
+    return json.dumps(entry["metadata"]["possible_answer"])
 
 
 def level_times(env: Any, seeds: int) -> list[float]:
