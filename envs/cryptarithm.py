@@ -18,6 +18,7 @@ from pydantic import Field
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, GenerationBudgetExceeded, Instance, Problem, accept,
                        answer_format, register, reject)
+from verifiers.contract import Verdict
 
 
 class CryptarithmConfig(EnvConfig):
@@ -102,7 +103,7 @@ class Cryptarithm(Environment):
             digits[letter] = int(digit)
         return digits
 
-    def check(self, instance: Instance, digits: dict[str, int]) -> object:
+    def check(self, instance: Instance, digits: dict[str, int]) -> Verdict:
         words = instance.data["words"]
         letters = {ch for w in words for ch in w}
         for letter, digit in digits.items():

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, Instance, Problem, accept,
                        answer_format, parse_int_list, register, reject)
+from verifiers.contract import Verdict
 
 
 class GraphColouringConfig(EnvConfig):
@@ -87,7 +88,7 @@ class GraphColouring(Environment):
             raise AnswerFormatError(f"expected {instance.data['n']} colours, got {len(colours)}")
         return colours
 
-    def check(self, instance: Instance, colours: list[int]) -> object:
+    def check(self, instance: Instance, colours: list[int]) -> Verdict:
         k = instance.data["k"]
         for vertex, colour in enumerate(colours):
             if not 1 <= colour <= k:

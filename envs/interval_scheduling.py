@@ -16,6 +16,7 @@ from pydantic import Field
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, Instance, Problem, accept,
                        answer_format, parse_int_list, register, reject)
+from verifiers.contract import Verdict
 
 
 class IntervalSchedulingConfig(EnvConfig):
@@ -74,7 +75,7 @@ class IntervalScheduling(Environment):
             raise AnswerFormatError("no meeting numbers in the answer")
         return chosen
 
-    def check(self, instance: Instance, chosen: list[int]) -> object:
+    def check(self, instance: Instance, chosen: list[int]) -> Verdict:
         intervals, best = instance.data["intervals"], instance.data["optimum"]
         for k in chosen:
             if not 1 <= k <= len(intervals):

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, Instance, Problem, accept,
                        answer_format, parse_int_list, register, reject)
+from verifiers.contract import Verdict
 
 
 class JobShopConfig(EnvConfig):
@@ -145,7 +146,7 @@ class JobShop(Environment):
             raise AnswerFormatError(f"expected {len(jobs)} job lines, got {len(starts)}")
         return [starts[j + 1] for j in range(len(jobs))]
 
-    def check(self, instance: Instance, starts: list[list[int]]) -> object:
+    def check(self, instance: Instance, starts: list[list[int]]) -> Verdict:
         jobs, bound = instance.data["jobs"], instance.data["bound"]
         intervals: dict[int, list[tuple[int, int, str]]] = {}
         for j, ops in enumerate(jobs):

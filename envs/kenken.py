@@ -16,6 +16,7 @@ from pydantic import Field
 
 from envs.base import (EnvConfig, Environment, Generation, Instance, Problem, accept, answer_format, parse_grid,
                        register, reject)
+from verifiers.contract import Verdict
 
 SYMBOL = {"+": "+", "-": "-", "*": "x", "/": "/", "=": ""}
 
@@ -140,7 +141,7 @@ class KenKen(Environment):
     def parse_answer(self, answer: str, instance: Instance) -> list[list[int]]:
         return parse_grid(answer, instance.data["size"], "kenken grid")
 
-    def check(self, instance: Instance, grid: list[list[int]]) -> object:
+    def check(self, instance: Instance, grid: list[list[int]]) -> Verdict:
         n = instance.data["size"]
         for r in range(n):
             for c in range(n):

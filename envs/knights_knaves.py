@@ -14,6 +14,7 @@ from pydantic import Field
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, Instance, Problem, accept,
                        answer_format, register, reject)
+from verifiers.contract import Verdict
 
 NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy"]
 CONNECTIVES = ("and", "or", "iff", "implies")
@@ -114,7 +115,7 @@ class KnightsKnaves(Environment):
         return ", ".join(f"{name}: {kind}" for name, kind in solution.items())
 
     def parse_answer(self, answer: str, instance: Instance) -> dict[str, bool]:
-        pairs = re.findall(r"([A-Za-z]+)\s*(?::|=|-|is an?|is)\s*(knights?|knaves?)\b", answer, re.IGNORECASE)
+        pairs = re.findall(r"\b([A-Za-z]+)\s*(?::|=|-|is an?|is)\s*(knights?|knaves?)\b", answer, re.IGNORECASE)
         if not pairs:
             raise AnswerFormatError("no `Name: knight|knave` pairs found")
         types: dict[str, bool] = {}
@@ -126,7 +127,7 @@ class KnightsKnaves(Environment):
             types[name] = is_knight
         return types
 
-    def check(self, instance: Instance, types: dict[str, bool]) -> object:
+    def check(self, instance: Instance, types: dict[str, bool]) -> Verdict:
         people = NAMES[: instance.data["n"]]
         for name in types:
             if name not in people:

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, Instance, Problem, accept,
                        answer_format, register, reject)
+from verifiers.contract import Verdict
 
 
 class LcsConfig(EnvConfig):
@@ -87,7 +88,7 @@ class Lcs(Environment):
             raise AnswerFormatError(f"expected one string of letters, got {answer[:40]!r}")
         return text
 
-    def check(self, instance: Instance, answer: str) -> object:
+    def check(self, instance: Instance, answer: str) -> Verdict:
         a, b, best = instance.data["a"], instance.data["b"], instance.data["optimum"]
         if not is_subsequence(answer, a):
             return reject("subsequence_of_a", f"{answer!r} is not a subsequence of A")

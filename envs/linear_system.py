@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, Instance, Problem, accept,
                        answer_format, register, reject)
+from verifiers.contract import Verdict
 
 
 class LinearSystemConfig(EnvConfig):
@@ -93,7 +94,7 @@ class LinearSystem(Environment):
             values[i] = v
         return values
 
-    def check(self, instance: Instance, values: dict[int, int]) -> object:
+    def check(self, instance: Instance, values: dict[int, int]) -> Verdict:
         n, top = instance.data["n"], instance.data["max_value"]
         for i, v in values.items():
             if not 1 <= i <= n:

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, Instance, Problem, accept,
                        answer_format, parse_int_list, register, reject)
+from verifiers.contract import Verdict
 
 
 class NQueensConfig(EnvConfig):
@@ -105,7 +106,7 @@ class NQueens(Environment):
             raise AnswerFormatError(f"expected {instance.data['n']} columns, one per row, got {len(cols)}")
         return cols
 
-    def check(self, instance: Instance, cols: list[int]) -> object:
+    def check(self, instance: Instance, cols: list[int]) -> Verdict:
         n = instance.data["n"]
         blocked = {tuple(cell) for cell in instance.data["blocked"]}
         for r, c in enumerate(cols):

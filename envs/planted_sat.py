@@ -14,6 +14,7 @@ from pydantic import Field
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, Instance, Problem, accept,
                        answer_format, parse_int_list, register, reject)
+from verifiers.contract import Verdict
 
 
 class PlantedSatConfig(EnvConfig):
@@ -76,7 +77,7 @@ class PlantedSat(Environment):
             raise AnswerFormatError("no literals in the answer")
         return literals
 
-    def check(self, instance: Instance, literals: list[int]) -> object:
+    def check(self, instance: Instance, literals: list[int]) -> Verdict:
         n = instance.data["n"]
         value: dict[int, bool] = {}
         for lit in literals:

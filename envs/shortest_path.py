@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, Instance, Problem, accept,
                        answer_format, parse_int, register, reject)
+from verifiers.contract import Verdict
 
 
 class ShortestPathConfig(EnvConfig):
@@ -110,7 +111,7 @@ class ShortestPath(Environment):
             raise AnswerFormatError("no vertices in the answer")
         return [parse_int(t, "vertex") for t in tokens]
 
-    def check(self, instance: Instance, path: list[int]) -> object:
+    def check(self, instance: Instance, path: list[int]) -> Verdict:
         data = instance.data
         adjacency = adjacency_of(data["n"], data["edges"])
         if path[0] != data["source"]:

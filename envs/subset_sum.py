@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, Instance, Problem, accept,
                        answer_format, parse_int_list, register, reject)
+from verifiers.contract import Verdict
 
 
 class SubsetSumConfig(EnvConfig):
@@ -65,7 +66,7 @@ class SubsetSum(Environment):
             raise AnswerFormatError("no numbers in the answer")
         return values
 
-    def check(self, instance: Instance, answer: list[int]) -> object:
+    def check(self, instance: Instance, answer: list[int]) -> Verdict:
         available = Counter(instance.data["numbers"])
         used = Counter(answer)
         for value, count in used.items():

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from envs.base import (EnvConfig, Environment, Generation, Instance, Problem, accept, answer_format, format_grid,
                        parse_grid, register, reject)
+from verifiers.contract import Verdict
 
 BOXES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}  # size -> (box rows, box columns)
 
@@ -108,7 +109,7 @@ class Sudoku(Environment):
     def parse_answer(self, answer: str, instance: Instance) -> list[list[int]]:
         return parse_grid(answer, instance.data["size"], "sudoku grid")
 
-    def check(self, instance: Instance, grid: list[list[int]]) -> object:
+    def check(self, instance: Instance, grid: list[list[int]]) -> Verdict:
         n, puzzle = instance.data["size"], instance.data["puzzle"]
         for r in range(n):
             for c in range(n):

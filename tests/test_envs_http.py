@@ -124,3 +124,18 @@ def test_cli_list_sample_export(tmp_path):
     bad = subprocess.run([REFEREE, "envs", "sample", "sudoku", "--config", '{"size": 5}'],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "bad config for sudoku@1" in bad.stderr
+
+
+def test_concurrent_sample_requests_agree(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fetch(_: int) -> list[str]:
+        body = {"seed": 40, "n": 3, "config": {"size": 6}}
+        response = httpx.post(f"{server}/v1/envs/sudoku/sample", json=body, timeout=120)
+        assert response.status_code == 200
+        return [i["prompt"] for i in response.json()["instances"]]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(fetch, range(4)))
+    assert all(r == results[0] for r in results)
+    assert results[0] == [get_environment("sudoku").sample(40 + k, {"size": 6}).prompt for k in range(3)]

@@ -333,3 +333,28 @@ def test_scoring_through_the_python_api_uses_the_id_only():
     assert verdict.reward == 1.0 and verdict.verifier == "env:knights_knaves@1"
     chat = [{"role": "user", "content": inst.prompt}, {"role": "assistant", "content": inst.answer_text()}]
     assert verifiers.verify("env:knights_knaves@1", completion=chat, reference=inst.id).reward == 1.0
+
+
+HOSTILE = {
+    "many opening tags": "<answer>" * 50_000,
+    "many closing tags": "</answer>" * 50_000,
+    "many reasoning blocks": "</think>" * 50_000 + "<answer>1</answer>",
+    "one long word": "<answer>" + "a" * 9_000 + "</answer>",
+    "word colon word": "<answer>" + "a:" * 4_900 + "</answer>",
+    "repeated job headers": "<answer>" + "Job 1: " * 1_000 + "</answer>",
+    "repeated names": "<answer>" + "Alice: knight, " * 600 + "</answer>",
+    "a megabyte of text": "x" * 1_000_000,
+    "over the answer cap": "<answer>" + "1 " * 6_000 + "</answer>",
+}
+
+
+@pytest.mark.timeout(120)  # a quadratic parser would hang here for many minutes, not fail
+@pytest.mark.parametrize("name", ALL)
+def test_hostile_completions_get_a_verdict(name):
+    env = get_environment(name)
+    inst = env.sample(0)
+    for label, text in HOSTILE.items():
+        verdict = env.score(inst, text)
+        assert verdict.status in ("wrong_format", "ok"), label
+        assert verdict.reward == 0.0, (label, verdict)
+    assert env.score(inst, "<answer>" + "1 " * 6_000 + "</answer>").status == "wrong_format"

@@ -6,6 +6,7 @@ back as `reference` with `verifier: "env:NAME"`, and the server rebuilds the ins
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -19,6 +20,10 @@ router = APIRouter(tags=["envs"])
 
 MAX_SAMPLES_PER_REQUEST = 1024
 
+# Generators use z3's global context, which is not thread-safe: one generation at a time per
+# process (scoring needs no z3 and runs in the worker processes).
+_generation_lock = threading.Lock()
+
 
 class SampleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -26,6 +31,11 @@ class SampleRequest(BaseModel):
     seed: int = Field(0, ge=0, le=MAX_SEED, description="seed of the first instance; the i-th gets seed + i")
     n: int = Field(1, ge=1, le=MAX_SAMPLES_PER_REQUEST, description="number of instances")
     config: dict[str, Any] = Field(default_factory=dict, description="difficulty knobs (see GET /v1/envs)")
+
+
+def _sample_serially(env: Any, seed: int, n: int, config: Any) -> list[Any]:
+    with _generation_lock:
+        return env.sample_many(seed, n, config)
 
 
 @router.get("/v1/envs")
@@ -51,7 +61,7 @@ async def sample(name: str, body: SampleRequest) -> dict[str, Any]:
         raise HTTPException(422, f"seeds run past {MAX_SEED}")
     try:
         # CPU-bound (z3 releases the GIL while it solves): keep it off the event loop.
-        instances = await run_in_threadpool(env.sample_many, body.seed, body.n, config)
+        instances = await run_in_threadpool(_sample_serially, env, body.seed, body.n, config)
     except GenerationBudgetExceeded as exc:
         raise HTTPException(422, str(exc)) from None
     return {"env": env.name, "version": env.version, "verifier": f"env:{env.name}",
