@@ -139,3 +139,15 @@ def test_concurrent_sample_requests_agree(server):
         results = list(pool.map(fetch, range(4)))
     assert all(r == results[0] for r in results)
     assert results[0] == [get_environment("sudoku").sample(40 + k, {"size": 6}).prompt for k in range(3)]
+
+
+def test_cli_against_a_server(server):
+    sampled = subprocess.run([REFEREE, "envs", "sample", "lcs", "--seed", "9", "--n", "2", "--url", server],
+                             capture_output=True, text=True, timeout=60)
+    assert sampled.returncode == 0, sampled.stderr
+    rows = [json.loads(line) for line in sampled.stdout.splitlines()]
+    assert [r["id"] for r in rows] == [get_environment("lcs").sample(s).id for s in (9, 10)]
+    listed = subprocess.run([REFEREE, "envs", "list", "--url", server], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "kenken@1" in listed.stdout
+    bad = subprocess.run([REFEREE, "envs", "sample", "nope", "--url", server], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "404" in bad.stderr

@@ -2,6 +2,7 @@
 
     referee envs list
     referee envs sample sudoku --seed 7 --n 2 --config '{"size": 4}'
+    referee envs sample sudoku --url http://127.0.0.1:8000             # ask a running server
     referee envs export sudoku --n 1000 -o sudoku.jsonl     # prompt, id and reference, for offline use
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     listing = sub.add_parser("list", help="environments with their versions and difficulty knobs")
     listing.add_argument("--json", action="store_true", help="full descriptions with config schemas")
+    _add_server_options(listing)
     listing.set_defaults(handler=run_list)
 
     for name, help_text, handler in (("sample", "print instances (prompt and id, no reference) as JSONL", run_sample),
@@ -30,10 +33,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         cmd.add_argument("--n", type=int, default=1 if name == "sample" else None, required=name == "export",
                          help="number of instances")
         cmd.add_argument("--config", type=json.loads, default={}, help="difficulty knobs as a JSON object")
-        if name == "export":
+        if name == "export":  # references never leave a server: exports are made locally
             cmd.add_argument("-o", "--output", type=Path, required=True, help="JSONL file to write")
             cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+        else:
+            _add_server_options(cmd)
         cmd.set_defaults(handler=handler)
+
+
+def _add_server_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--url", help="ask a running server instead of generating locally")
+    cmd.add_argument("--api-key", help="bearer token for --url (or $REFEREE_API_KEY)")
+
+
+def _server_call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
+    import httpx
+
+    key = args.api_key or os.environ.get("REFEREE_API_KEY")
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.request(method, args.url.rstrip("/") + path, json=body, headers=headers, timeout=600)
+    except httpx.TransportError as exc:
+        raise SystemExit(f"cannot reach {args.url}: {exc}") from None
+    if response.status_code != 200:
+        raise SystemExit(f"{args.url}{path}: HTTP {response.status_code}: {response.text[:500]}")
+    return response.json()
 
 
 def _environment_and_config(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -58,9 +82,12 @@ def _environment_and_config(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from envs import all_environments
+    if args.url:
+        described = _server_call(args, "GET", "/v1/envs")["envs"]
+    else:
+        from envs import all_environments
 
-    described = [env.describe() for env in all_environments()]
+        described = [env.describe() for env in all_environments()]
     if args.json:
         print(json.dumps(described, indent=2))
         return 0
@@ -71,6 +98,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_sample(args: argparse.Namespace) -> int:
+    if args.url:
+        body = {"seed": args.seed, "n": args.n, "config": args.config}
+        for public in _server_call(args, "POST", f"/v1/envs/{args.env}/sample", body)["instances"]:
+            print(json.dumps(public))
+        return 0
     env, config = _environment_and_config(args)
     for inst in env.sample_many(args.seed, args.n, config):
         print(json.dumps(inst.public()))
