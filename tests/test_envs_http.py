@@ -98,6 +98,9 @@ def test_sample_errors(server):
     assert post("/v1/envs/sudoku/sample", {"config": {"cheat": 1}}).status_code == 422
     assert post("/v1/envs/sudoku/sample", {"n": 100_000}).status_code == 422
     assert post("/v1/envs/sudoku/sample", {"seed": -1}).status_code == 422
+    # 6x6 boards without blocked cells always have 4 placements: max_solutions=1 cannot be met
+    exhausted = post("/v1/envs/n_queens/sample", {"config": {"n": 6, "blocked_fraction": 0.0, "max_solutions": 1}})
+    assert exhausted.status_code == 422 and "no acceptable instance in 60 attempts" in exhausted.json()["detail"]
 
 
 def test_cli_list_sample_export(tmp_path):
