@@ -322,13 +322,16 @@ _GRID_SEPARATORS = re.compile(r"[,\s|]+")
 
 
 def parse_grid(text: str, size: int, what: str = "grid") -> list[list[int]]:
-    """`size` lines of `size` integers (spaces or commas; single digits may be written together)."""
-    rows = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    """`size` lines of `size` integers (spaces or commas; single digits may be written together).
+
+    Lines without any digit (box rules such as `------+------`) are skipped.
+    """
+    rows = [line.strip() for line in text.strip().splitlines() if any(ch.isdigit() for ch in line)]
     if len(rows) != size:
         raise AnswerFormatError(f"{what}: expected {size} rows, got {len(rows)}")
     grid = []
     for i, row in enumerate(rows, 1):
-        tokens = [t for t in _GRID_SEPARATORS.split(row.strip("[]() ")) if t]
+        tokens = [t for t in _GRID_SEPARATORS.split(row.strip("[]() ")) if t and t not in "|+"]
         if len(tokens) == 1 and size <= 9 and len(tokens[0]) == size:
             tokens = list(tokens[0])
         if len(tokens) != size:

@@ -358,3 +358,13 @@ def test_hostile_completions_get_a_verdict(name):
         assert verdict.status in ("wrong_format", "ok"), label
         assert verdict.reward == 0.0, (label, verdict)
     assert env.score(inst, "<answer>" + "1 " * 6_000 + "</answer>").status == "wrong_format"
+
+
+def test_grids_may_have_box_rules_and_separators():
+    inst = get_environment("sudoku").sample(4)
+    rows = [" ".join(map(str, r[:3])) + " | " + " ".join(map(str, r[3:6])) + " | " + " ".join(map(str, r[6:]))
+            for r in inst.solution]
+    ruled = "\n".join(rows[:3] + ["------+-------+------"] + rows[3:6] + ["------+-------+------"] + rows[6:])
+    assert score("sudoku", inst, f"<answer>\n{ruled}\n</answer>").reward == 1.0
+    compact = "\n".join("".join(map(str, r)) for r in inst.solution)
+    assert score("sudoku", inst, f"<answer>{compact}</answer>").reward == 1.0
