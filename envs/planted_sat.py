@@ -2,8 +2,12 @@
 
 A hidden assignment is drawn, then clauses over three distinct variables are drawn at random
 and kept only if the hidden assignment satisfies them, so the formula is satisfiable by
-construction. With `verify_with_z3`, z3 also confirms it (a guard against generator bugs);
-any satisfying assignment is accepted.
+construction. Kept naively, such formulas give the answer away: every literal shows up more
+often with its planted sign, and a majority vote solves them. With `hide_polarity` (the
+default), a clause with 1, 2 or 3 true literals is kept with probability 1, 0.6 or 0.4, which
+makes a literal's expected count the same for both signs (the "q-hidden" construction). With
+`verify_with_z3`, z3 also confirms satisfiability (a guard against generator bugs). Any
+satisfying assignment is accepted.
 """
 
 from __future__ import annotations
@@ -17,9 +21,15 @@ from envs.base import (AnswerFormatError, EnvConfig, Environment, Generation, In
 from verifiers.contract import Verdict
 
 
+# keep-probability of a clause by its number of true literals under the planted assignment:
+# 3/8*1*1 + 3/8*0.6*2 + 1/8*0.4*3 = 1.5 * (3/8*1 + 3/8*0.6 + 1/8*0.4), i.e. signs balance
+KEEP_HIDDEN = {1: 1.0, 2: 0.6, 3: 0.4}
+
+
 class PlantedSatConfig(EnvConfig):
     n_vars: int = Field(12, ge=3, le=100, description="number of variables x1..xn")
     clause_ratio: float = Field(4.2, ge=1.0, le=6.0, description="clauses per variable (about 4.2 is the hardest region for random 3-SAT)")
+    hide_polarity: bool = Field(True, description="balance each literal's signs so a majority vote does not reveal the planted assignment")
     verify_with_z3: bool = Field(True, description="have z3 confirm satisfiability of the generated formula")
 
 
@@ -42,12 +52,13 @@ class PlantedSat(Environment):
             hidden = [rng.random() < 0.5 for _ in range(n)]
             clauses: list[list[int]] = []
             wanted = round(config.clause_ratio * n)
-            for _ in range(64 * wanted):  # a draw passes with probability 7/8: never near this cap
+            for _ in range(64 * wanted):  # a draw is kept with probability 0.65 or 7/8: never near this cap
                 if len(clauses) == wanted:
                     break
                 variables = rng.sample(range(1, n + 1), 3)
                 clause = [v if rng.random() < 0.5 else -v for v in variables]
-                if any((lit > 0) == hidden[abs(lit) - 1] for lit in clause):  # ~7/8 of draws pass
+                true_literals = sum((lit > 0) == hidden[abs(lit) - 1] for lit in clause)
+                if true_literals and rng.random() < (KEEP_HIDDEN[true_literals] if config.hide_polarity else 1.0):
                     clauses.append(clause)
             if len(clauses) < wanted:
                 continue

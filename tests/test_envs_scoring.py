@@ -368,3 +368,22 @@ def test_grids_may_have_box_rules_and_separators():
     assert score("sudoku", inst, f"<answer>\n{ruled}\n</answer>").reward == 1.0
     compact = "\n".join("".join(map(str, r)) for r in inst.solution)
     assert score("sudoku", inst, f"<answer>{compact}</answer>").reward == 1.0
+
+
+def test_planted_sat_does_not_give_its_assignment_away_to_a_majority_vote():
+    def majority_agreement(hide: bool) -> float:
+        agree = total = 0
+        for seed in range(30):
+            inst = get_environment("planted_sat").sample(seed, {"n_vars": 50, "hide_polarity": hide})
+            balance: dict[int, int] = {}
+            for clause in inst.data["clauses"]:
+                for lit in clause:
+                    balance[abs(lit)] = balance.get(abs(lit), 0) + (1 if lit > 0 else -1)
+            for lit in inst.solution:
+                if balance.get(abs(lit)):
+                    total += 1
+                    agree += (balance[abs(lit)] > 0) == (lit > 0)
+        return agree / total
+
+    assert majority_agreement(hide=False) > 0.65  # the naive construction leaks
+    assert majority_agreement(hide=True) < 0.58   # balanced signs: a vote is a coin flip
