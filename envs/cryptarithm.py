@@ -92,12 +92,14 @@ class Cryptarithm(Environment):
         return ", ".join(f"{letter}={digit}" for letter, digit in solution.items())
 
     def parse_answer(self, answer: str, instance: Instance) -> dict[str, int]:
-        pairs = re.findall(r"([A-Za-z])\s*(?:=|:|->|is)\s*(-?\d+)", answer)
+        pairs = re.findall(r"([A-Za-z])\s*(?:=|:|->|is)\s*(-?[0-9]+)", answer)
         if not pairs:
             raise AnswerFormatError("no `LETTER=DIGIT` pairs found")
         digits: dict[str, int] = {}
         for letter, digit in pairs:
             letter = letter.upper()
+            if len(digit) > 3:
+                raise AnswerFormatError(f"{letter}={digit[:12]}... is not a digit")
             if letter in digits and digits[letter] != int(digit):
                 raise AnswerFormatError(f"{letter} is given two digits")
             digits[letter] = int(digit)

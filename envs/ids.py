@@ -65,6 +65,8 @@ def decode_id(instance_id: Any) -> DecodedId:
         raise InstanceIdError(f"an instance id is a string, got {type(instance_id).__name__}")
     if len(instance_id) > MAX_ID_CHARS:
         raise InstanceIdError(f"instance id is {len(instance_id)} characters, over {MAX_ID_CHARS}")
+    if not instance_id.isascii():
+        raise InstanceIdError("an instance id is ASCII only")
     parts = instance_id.strip().split(".")
     if len(parts) != 5:
         raise InstanceIdError(f"malformed instance id {instance_id[:80]!r}: expected NAME.vVERSION.SEED.CONFIG.CHECK")
@@ -73,8 +75,10 @@ def decode_id(instance_id: Any) -> DecodedId:
     if _checksum(body) != check:
         raise InstanceIdError(f"instance id {instance_id[:80]!r} fails its checksum (truncated or edited?)")
     version_match = _VERSION.match(version_text)
-    if not _NAME.match(name) or not version_match or not seed_text.isdigit():
+    if not _NAME.match(name) or not version_match or not (seed_text.isascii() and seed_text.isdigit()):
         raise InstanceIdError(f"malformed instance id {instance_id[:80]!r}")
+    if int(seed_text) > MAX_SEED:
+        raise InstanceIdError(f"instance id seed is over {MAX_SEED}")
     try:
         config = orjson.loads(_unb64(config_text))
     except (ValueError, orjson.JSONDecodeError) as exc:

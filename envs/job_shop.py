@@ -133,7 +133,7 @@ class JobShop(Environment):
         jobs = instance.data["jobs"]
         starts: dict[int, list[int]] = {}
         for line in filter(None, (l.strip() for l in answer.splitlines())):
-            match = re.fullmatch(r"(?i)job\s*(\d+)\s*:\s*(.*)", line)
+            match = re.fullmatch(r"(?i)job\s*([0-9]{1,6})\s*:\s*(.*)", line)
             if not match:
                 raise AnswerFormatError(f"cannot read line {line[:60]!r}; expected `Job J: t1, t2, ...`")
             j = int(match.group(1))

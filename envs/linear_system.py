@@ -83,12 +83,15 @@ class LinearSystem(Environment):
         return ", ".join(f"{name} = {value}" for name, value in solution.items())
 
     def parse_answer(self, answer: str, instance: Instance) -> dict[int, int]:
-        pairs = re.findall(r"x\s*(\d+)\s*(?:=|:)\s*([+-]?\s*\d+)", answer, re.IGNORECASE)
+        pairs = re.findall(r"x\s*([0-9]+)\s*(?:=|:)\s*([+-]?\s*[0-9]+)", answer, re.IGNORECASE)
         if not pairs:
             raise AnswerFormatError("no `xi = VALUE` pairs found")
         values: dict[int, int] = {}
         for index, value in pairs:
-            i, v = int(index), int(value.replace(" ", ""))
+            value = "".join(value.split())
+            if len(index) > 6 or len(value) > 20:
+                raise AnswerFormatError(f"x{index[:8]} = {value[:12]}... is not a plausible value")
+            i, v = int(index), int(value)
             if values.get(i, v) != v:
                 raise AnswerFormatError(f"x{i} is given two values")
             values[i] = v

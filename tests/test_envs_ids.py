@@ -74,3 +74,18 @@ def test_missing_or_non_string_reference_is_invalid_input():
     for reference in (None, 17, {"id": "x"}):
         verdict = verifiers.verify("env:lcs", completion="<answer>a</answer>", reference=reference)
         assert verdict.status == "invalid_input"
+
+
+def test_forged_ids_with_a_recomputed_checksum_are_still_validated():
+    from envs.ids import _b64, _checksum, canonical_json
+
+    def forge(seed_text: str, config: object) -> str:
+        body = f"lcs.v1.{seed_text}.{_b64(canonical_json(config))}"
+        return f"{body}.{_checksum(body)}"
+
+    with pytest.raises(InstanceIdError, match="seed is over"):
+        decode_id(forge("9" * 40, {}))
+    with pytest.raises(InstanceIdError, match="ASCII"):
+        decode_id(f"lcs.v1.\u0661\u0662.{_b64(canonical_json({}))}.xxxxxxxx")
+    with pytest.raises(InstanceIdError, match="JSON object"):
+        decode_id(forge("1", [1, 2]))

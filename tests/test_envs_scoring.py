@@ -345,6 +345,10 @@ HOSTILE = {
     "repeated names": "<answer>" + "Alice: knight, " * 600 + "</answer>",
     "a megabyte of text": "x" * 1_000_000,
     "over the answer cap": "<answer>" + "1 " * 6_000 + "</answer>",
+    "a 5000-digit letter": "<answer>A=" + "9" * 5_000 + "</answer>",
+    "a 5000-digit unknown": "<answer>x1 = " + "9" * 5_000 + ", x" + "9" * 5_000 + " = 1</answer>",
+    "a 5000-digit job": "<answer>Job " + "9" * 5_000 + ": 1</answer>",
+    "a 5000-digit number": "<answer>" + "9" * 5_000 + "</answer>",
 }
 
 
