@@ -9,6 +9,10 @@ of one `env:NAME` verification once the instance is rebuilt (what GRPO's 16 answ
 prompt pay). reasoning-gym's tasks are similar, not identical (different sizes and rules);
 the ratio column says how our generator+scorer compares with the library people use today.
 `--levels` also prints the mean generation time at the easiest, default and hardest configs.
+`--service` also scores GRPO-shaped batches through a real `referee serve`: 64 prompts x 16
+distinct completions per request (verdicts/s), for ids the server sampled itself (the built
+instance travels to the worker with the job), the same ids again, and ids made in another
+process (each worker generates the instance again on first use).
 """
 
 from __future__ import annotations
@@ -84,11 +88,47 @@ def level_times(env: Any, seeds: int) -> list[float]:
     return out
 
 
+def service(names: list[str], workers: int | None) -> None:
+    import httpx
+    import orjson
+
+    from bench.service import start_server
+
+    def score_rate(url: str, name: str, answers: dict[str, str], salt: int) -> float:
+        items = [{"verifier": f"env:{name}", "reference": instance_id,
+                  "completion": f"<think>round {salt}, attempt {k}</think>" + (answer if k % 2 else "<answer>?</answer>")}
+                 for instance_id, answer in answers.items() for k in range(16)]
+        start = time.perf_counter()
+        response = httpx.post(f"{url}/v1/verify", content=orjson.dumps({"items": items}), timeout=600)
+        rate = len(items) / (time.perf_counter() - start)
+        assert sum(v["reward"] for v in response.json()["verdicts"]) == len(items) // 2, name
+        return rate
+
+    proc, url = start_server(workers)
+    try:
+        print("\n| env | ids sampled from this server | the same ids again | ids made elsewhere (workers rebuild) |")
+        print("|---|---:|---:|---:|")
+        for name in names:
+            env = next(e for e in all_environments() if e.name == name)
+            sampled = httpx.post(f"{url}/v1/envs/{name}/sample", json={"seed": 5_000, "n": 64}, timeout=600).json()
+            here = {i["id"]: env.rebuild(i["id"]).answer_text() for i in sampled["instances"]}
+            elsewhere = {inst.id: inst.answer_text() for inst in env.sample_many(9_000, 64)}
+            first, again, rebuilt = score_rate(url, name, here, 1), score_rate(url, name, here, 2), \
+                score_rate(url, name, elsewhere, 3)
+            print(f"| {name} | {first:,.0f} | {again:,.0f} | {rebuilt:,.0f} |", flush=True)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
     parser.add_argument("--levels", action="store_true", help="also time generation at easiest/default/hardest")
     parser.add_argument("--level-seeds", type=int, default=3)
+    parser.add_argument("--service", nargs="*", metavar="ENV",
+                        help="also score through a running service (default envs: sudoku job_shop lcs)")
+    parser.add_argument("--workers", type=int, default=None, help="service worker processes")
     args = parser.parse_args()
 
     print("| env | kind | generated/s | scored/s | reasoning-gym task | its generated/s | its scored/s | generation ratio | scoring ratio |")
@@ -108,6 +148,9 @@ def main() -> None:
             easiest, default, hardest = level_times(env, args.level_seeds)
             print(f"| {env.name} | {easiest:.1f} | {default:.1f} | {hardest:.1f} | "
                   f"{env.max_attempts} x {env.solver_rlimit:,} |", flush=True)
+
+    if args.service is not None:
+        service(args.service or ["sudoku", "job_shop", "lcs"], args.workers)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, ClassVar, Iterator
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -120,6 +121,38 @@ class Instance:
         return {"id": self.id, "env": self.env, "version": self.version, "seed": self.seed,
                 "prompt": self.prompt, "metadata": self.metadata}
 
+    def scoring_view(self) -> dict[str, Any]:
+        """What a scorer needs (no prompt), to hand a built instance to another server process."""
+        return {"id": self.id, "env": self.env, "version": self.version, "seed": self.seed,
+                "config": self.config, "data": self.data, "solution": self.solution}
+
+    @classmethod
+    def from_scoring_view(cls, view: dict[str, Any]) -> Instance:
+        return cls(prompt="", metadata={}, **view)
+
+
+class InstanceCache:
+    """A thread-safe LRU of built instances; `peek` never builds."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Instance] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def peek(self, instance_id: str) -> Instance | None:
+        with self._lock:
+            instance = self._items.get(instance_id)
+            if instance is not None:
+                self._items.move_to_end(instance_id)
+            return instance
+
+    def put(self, instance: Instance) -> None:
+        with self._lock:
+            self._items[instance.id] = instance
+            self._items.move_to_end(instance.id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
 
 def stable_rng(*parts: Any) -> random.Random:
     digest = hashlib.blake2b(canonical_json(list(parts)), digest_size=16).digest()
@@ -209,7 +242,7 @@ class Environment(ABC):
 
     def __init__(self) -> None:
         # GRPO scores many answers per instance: rebuild each id once per process.
-        self._rebuild_cached = lru_cache(maxsize=self.cache_size)(self._rebuild)
+        self.cache = InstanceCache(self.cache_size)
 
     # ---- to implement -------------------------------------------------------------------
     @abstractmethod
@@ -244,7 +277,7 @@ class Environment(ABC):
     def sample(self, seed: int, config: dict[str, Any] | EnvConfig | None = None) -> Instance:
         cfg = self.parse_config(config)
         instance_id = encode_id(self.name, self.version, seed, cfg.model_dump(mode="json"))
-        return self._rebuild_cached(instance_id)
+        return self.rebuild(instance_id)
 
     def sample_many(self, seed: int, n: int, config: dict[str, Any] | EnvConfig | None = None) -> list[Instance]:
         """`n` instances from seeds `seed, seed+1, …`."""
@@ -268,7 +301,12 @@ class Environment(ABC):
         return decoded.seed, config
 
     def rebuild(self, instance_id: str) -> Instance:
-        return self._rebuild_cached(instance_id.strip())
+        instance_id = instance_id.strip()
+        instance = self.cache.peek(instance_id)
+        if instance is None:
+            instance = self._rebuild(instance_id)
+            self.cache.put(instance)
+        return instance
 
     def _rebuild(self, instance_id: str) -> Instance:
         seed, config = self.decode(instance_id)

@@ -128,3 +128,25 @@ def test_the_public_view_carries_no_reference():
         assert set(public) == {"id", "env", "version", "seed", "prompt", "metadata"}
         assert "solution" not in json.dumps(public)
         assert "<answer>" in inst.prompt and "Answer format:" in inst.prompt
+
+
+def test_an_instance_built_here_travels_with_the_job_instead_of_being_rebuilt():
+    from envs.verifier import EnvVerifier
+    from verifiers.base import Context, NoParams
+    from verifiers.registry import Registry
+
+    env = type(get_environment("job_shop"))()  # its own, empty cache
+    verifier = EnvVerifier(env)
+    instance_id = get_environment("job_shop").sample(123).id
+    assert verifier.check_reference(instance_id, NoParams()) == instance_id  # not built here: the id
+    inst = env.rebuild(instance_id)
+    carried = verifier.check_reference(" " + instance_id, NoParams())
+    assert isinstance(carried, dict) and "prompt" not in carried["instance"]
+    json.dumps(carried)  # plain data: it pickles and hashes into the result-cache key
+
+    worker_side = EnvVerifier(type(env)())  # another process: nothing cached
+    ctx = Context(registry=Registry())
+    good = worker_side.verify(inst.answer_text(), carried, NoParams(), ctx)
+    bad = worker_side.verify("<answer>Job 1: 0</answer>", carried, NoParams(), ctx)
+    assert good.reward == 1.0 and bad.status == "wrong_format"
+    assert worker_side.env.cache.peek(instance_id) is None  # it used the carried instance
