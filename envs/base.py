@@ -24,6 +24,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar, Iterator
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -243,6 +244,8 @@ class Environment(ABC):
     def __init__(self) -> None:
         # GRPO scores many answers per instance: rebuild each id once per process.
         self.cache = InstanceCache(self.cache_size)
+        # The API process checks every item's id; a batch repeats each id many times.
+        self._decode_memo = lru_cache(maxsize=16 * self.cache_size)(self._decode)
 
     # ---- to implement -------------------------------------------------------------------
     @abstractmethod
@@ -286,6 +289,11 @@ class Environment(ABC):
 
     def decode(self, instance_id: Any) -> tuple[int, EnvConfig]:
         """Validate an id for this environment; raises InstanceIdError with a clear reason."""
+        if isinstance(instance_id, str):
+            return self._decode_memo(instance_id)
+        return self._decode(instance_id)
+
+    def _decode(self, instance_id: Any) -> tuple[int, EnvConfig]:
         decoded = decode_id(instance_id)
         if decoded.name != self.name:
             raise InstanceIdError(f"instance id belongs to environment {decoded.name!r}, not {self.name!r}")
