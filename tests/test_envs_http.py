@@ -127,6 +127,9 @@ def test_cli_list_sample_export(tmp_path):
     bad = subprocess.run([REFEREE, "envs", "sample", "sudoku", "--config", '{"size": 5}'],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "bad config for sudoku@1" in bad.stderr
+    not_json = subprocess.run([REFEREE, "envs", "sample", "sudoku", "--config", "{size: 4}"],
+                              capture_output=True, text=True, timeout=60)
+    assert not_json.returncode == 2 and "--config: not JSON" in not_json.stderr
 
 
 def test_concurrent_sample_requests_agree(server):

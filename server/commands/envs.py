@@ -32,13 +32,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         cmd.add_argument("--seed", type=int, default=0, help="seed of the first instance (the i-th gets seed + i)")
         cmd.add_argument("--n", type=int, default=1 if name == "sample" else None, required=name == "export",
                          help="number of instances")
-        cmd.add_argument("--config", type=json.loads, default={}, help="difficulty knobs as a JSON object")
+        cmd.add_argument("--config", type=_json_object, default={}, help="difficulty knobs as a JSON object")
         if name == "export":  # references never leave a server: exports are made locally
             cmd.add_argument("-o", "--output", type=Path, required=True, help="JSONL file to write")
             cmd.add_argument("--quiet", action="store_true", help="no progress bar")
         else:
             _add_server_options(cmd)
         cmd.set_defaults(handler=handler)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError('expected a JSON object, e.g. \'{"size": 4}\'')
+    return value
 
 
 def _add_server_options(cmd: argparse.ArgumentParser) -> None:
@@ -69,8 +79,6 @@ def _environment_and_config(args: argparse.Namespace) -> tuple[Any, Any]:
         env = get_environment(args.env)
     except UnknownEnvironmentError as exc:
         raise SystemExit(str(exc)) from None
-    if not isinstance(args.config, dict):
-        raise SystemExit("--config must be a JSON object")
     try:
         config = env.parse_config(args.config)
     except ValidationError as exc:
