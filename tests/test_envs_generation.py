@@ -150,3 +150,14 @@ def test_an_instance_built_here_travels_with_the_job_instead_of_being_rebuilt():
     bad = worker_side.verify("<answer>Job 1: 0</answer>", carried, NoParams(), ctx)
     assert good.reward == 1.0 and bad.status == "wrong_format"
     assert worker_side.env.cache.peek(instance_id) is None  # it used the carried instance
+
+
+def test_scoring_views_survive_a_json_round_trip():
+    from envs.base import Instance
+
+    for env in all_environments():
+        inst = env.sample(8)
+        view = json.loads(json.dumps(inst.scoring_view()))  # e.g. through a queue between hosts
+        again = Instance.from_scoring_view(view)
+        assert env.score(again, inst.answer_text()).reward == 1.0, env.name
+        assert env.score(again, "<answer>0</answer>").reward == 0.0, env.name
