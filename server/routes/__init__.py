@@ -5,4 +5,5 @@ ROUTE_MODULES = [
     "registry",
     "sandbox",
     "verify",
+    "envs",
 ]
