@@ -1,0 +1,125 @@
+"""Collects items from concurrent requests into batches for one model call.
+
+A single worker task takes the first waiting item, then keeps collecting until the batch is
+full or `max_wait_s` has passed since that first item, and runs the batch in a thread so the
+event loop keeps answering health checks. One batch runs at a time: the model is the bottleneck,
+and two concurrent `generate` calls on one device only fight over it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+Job = TypeVar("Job")
+Result = TypeVar("Result")
+
+
+class QueueFullError(RuntimeError):
+    """More items are waiting than the service accepts; the client should retry later."""
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    id: int
+    size: int
+
+
+@dataclass
+class _Waiting(Generic[Job, Result]):
+    job: Job
+    future: asyncio.Future[tuple[Result, BatchInfo]]
+
+
+class Batcher(Generic[Job, Result]):
+    def __init__(self, run_batch: Callable[[list[Job]], Sequence[Result]], *,
+                 max_batch: int, max_wait_s: float, max_queue: int) -> None:
+        self.run_batch = run_batch
+        self.max_batch = max_batch
+        self.max_wait_s = max_wait_s
+        self.max_queue = max_queue
+        self._queue: asyncio.Queue[_Waiting[Job, Result]] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._batch_ids = itertools.count(1)
+        self.batches_run = 0
+        self.items_run = 0
+
+    @property
+    def waiting(self) -> int:
+        return self._queue.qsize() if self._queue else 0
+
+    def _ensure_worker(self) -> asyncio.Queue[_Waiting[Job, Result]]:
+        # Started lazily on the loop that first submits, so the batcher works with or without
+        # an ASGI lifespan (and in tests driving the app directly).
+        if self._worker is None or self._worker.done():
+            self._queue = asyncio.Queue()
+            self._worker = asyncio.get_running_loop().create_task(self._run(self._queue))
+        assert self._queue is not None
+        return self._queue
+
+    async def submit(self, jobs: Sequence[Job]) -> list[tuple[Result, BatchInfo]]:
+        """Queue all jobs of one request and wait for their results, in order."""
+        queue = self._ensure_worker()
+        if queue.qsize() + len(jobs) > self.max_queue:
+            raise QueueFullError(f"{queue.qsize()} items are waiting and this request adds {len(jobs)}; "
+                                 f"the queue holds at most {self.max_queue}")
+        loop = asyncio.get_running_loop()
+        waiting = [_Waiting(job, loop.create_future()) for job in jobs]
+        for w in waiting:
+            queue.put_nowait(w)
+        try:
+            return list(await asyncio.gather(*(w.future for w in waiting)))
+        except asyncio.CancelledError:
+            for w in waiting:
+                w.future.cancel()  # not yet started items are skipped by the worker
+            raise
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except asyncio.CancelledError:
+                pass
+            self._worker = None
+
+    async def _collect(self, queue: asyncio.Queue[_Waiting[Job, Result]]) -> list[_Waiting[Job, Result]]:
+        loop = asyncio.get_running_loop()
+        batch = [await queue.get()]
+        deadline = loop.time() + self.max_wait_s
+        while len(batch) < self.max_batch:
+            if not queue.empty():
+                batch.append(queue.get_nowait())
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(queue.get(), remaining))
+            except TimeoutError:
+                break
+        return [w for w in batch if not w.future.done()]
+
+    async def _run(self, queue: asyncio.Queue[_Waiting[Job, Result]]) -> None:
+        while True:
+            batch = await self._collect(queue)
+            if not batch:
+                continue
+            info = BatchInfo(id=next(self._batch_ids), size=len(batch))
+            try:
+                results = await asyncio.to_thread(self.run_batch, [w.job for w in batch])
+                if len(results) != len(batch):
+                    raise RuntimeError(f"batch of {len(batch)} items returned {len(results)} results")
+            except Exception as exc:  # the whole batch failed: every waiting request hears why
+                for w in batch:
+                    if not w.future.done():
+                        w.future.set_exception(exc)
+                continue
+            self.batches_run += 1
+            self.items_run += len(batch)
+            for w, result in zip(batch, results):
+                if not w.future.done():
+                    w.future.set_result((result, info))
