@@ -54,7 +54,10 @@ def run_serve(args: argparse.Namespace) -> int:
         app = create_grm_app(settings)
     except (ModelLoadError, ValueError) as exc:
         raise SystemExit(f"referee grm serve: {exc}") from None
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False)
+    # After the grace period, requests still waiting are cut off and the running batch stops
+    # at its next token, so a stop never waits for a long generation to finish.
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False,
+                timeout_graceful_shutdown=10)
     return 0
 
 

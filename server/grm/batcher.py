@@ -34,8 +34,14 @@ class _Waiting(Generic[Job, Result]):
     future: asyncio.Future[tuple[Result, BatchInfo]]
 
 
+StopCheck = Callable[[], bool]
+
+
 class Batcher(Generic[Job, Result]):
-    def __init__(self, run_batch: Callable[[list[Job]], Sequence[Result]], *,
+    """`run_batch(jobs, should_stop)` runs in a thread; `should_stop()` turns true when the
+    batcher closes or every request waiting on the batch has gone, so long work can end early."""
+
+    def __init__(self, run_batch: Callable[[list[Job], StopCheck], Sequence[Result]], *,
                  max_batch: int, max_wait_s: float, max_queue: int) -> None:
         self.run_batch = run_batch
         self.max_batch = max_batch
@@ -44,6 +50,7 @@ class Batcher(Generic[Job, Result]):
         self._queue: asyncio.Queue[_Waiting[Job, Result]] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._batch_ids = itertools.count(1)
+        self._closing = False
         self.batches_run = 0
         self.items_run = 0
 
@@ -78,6 +85,7 @@ class Batcher(Generic[Job, Result]):
             raise
 
     async def close(self) -> None:
+        self._closing = True  # a batch running in its thread sees this through should_stop
         if self._worker is not None:
             self._worker.cancel()
             try:
@@ -109,8 +117,12 @@ class Batcher(Generic[Job, Result]):
             if not batch:
                 continue
             info = BatchInfo(id=next(self._batch_ids), size=len(batch))
+
+            def should_stop(batch: list[_Waiting[Job, Result]] = batch) -> bool:
+                return self._closing or all(w.future.done() for w in batch)
+
             try:
-                results = await asyncio.to_thread(self.run_batch, [w.job for w in batch])
+                results = await asyncio.to_thread(self.run_batch, [w.job for w in batch], should_stop)
                 if len(results) != len(batch):
                     raise RuntimeError(f"batch of {len(batch)} items returned {len(results)} results")
             except Exception as exc:  # the whole batch failed: every waiting request hears why

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import inspect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,16 +179,24 @@ class GRMModel:
                 mask[row, width - len(seq):] = 1
         return ids.to(self.placement.device), mask.to(self.placement.device)
 
-    def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[list[int]]:
-        """Greedy continuations of all prompts in one batch, each cut at its first stop token."""
+    def generate(self, prompts: list[list[int]], max_new_tokens: int,
+                 should_stop: Callable[[], bool] | None = None) -> list[list[int]]:
+        """Greedy continuations of all prompts in one batch, each cut at its first stop token.
+        `should_stop()` is polled after every token; when true, generation ends where it is."""
         import torch
-        from transformers import GenerationConfig
+        from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
+
+        class _Poll(StoppingCriteria):
+            def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+                stop = bool(should_stop and should_stop())
+                return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
 
         ids, mask = self._left_padded(prompts)
         config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False,
                                   pad_token_id=self.pad_id, eos_token_id=self.stop_ids)
         with torch.inference_mode():
-            out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config)
+            out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
+                                      stopping_criteria=StoppingCriteriaList([_Poll()]))
         continuations = []
         for row in out[:, ids.shape[1]:].tolist():
             cut = next((i for i, t in enumerate(row) if t in self.stop_ids), len(row))

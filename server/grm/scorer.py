@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Literal, Protocol
 
 from server.grm.parsing import Scale, parse_score
@@ -21,7 +22,8 @@ class LanguageModel(Protocol):
     def encode_prompt(self, text: str) -> list[int]: ...
     def encode_fragment(self, text: str) -> list[int]: ...
     def decode(self, ids: list[int]) -> str: ...
-    def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[list[int]]: ...
+    def generate(self, prompts: list[list[int]], max_new_tokens: int,
+                 should_stop: Callable[[], bool] | None = None) -> list[list[int]]: ...
     def candidate_logprobs(self, items: list[tuple[list[int], list[list[int]]]],
                            token_budget: int) -> list[list[float]]: ...
 
@@ -76,7 +78,7 @@ class GRMScorer:
         self.model = model
         self.limits = limits
 
-    def score_batch(self, jobs: list[ScoreJob]) -> list[ScoreOutcome]:
+    def score_batch(self, jobs: list[ScoreJob], should_stop: Callable[[], bool] = lambda: False) -> list[ScoreOutcome]:
         outcomes = [ScoreOutcome() for _ in jobs]
         runnable = [p for p in (self._prepare(i, job, outcomes[i]) for i, job in enumerate(jobs)) if p]
         if not runnable:
@@ -84,7 +86,9 @@ class GRMScorer:
         longest = max(p.job.max_new_tokens for p in runnable)
         # Greedy decoding: the first k tokens of a longer run equal a run of k, so one batch
         # serves items with different length limits.
-        generated = self.model.generate([p.prompt_ids for p in runnable], longest)
+        generated = self.model.generate([p.prompt_ids for p in runnable], longest, should_stop)
+        if should_stop():
+            return outcomes  # nobody waits for these any more (service closing, or clients gone)
         needs_fallback: list[_Prepared] = []
         for p, ids in zip(runnable, generated):
             p.critique_ids = ids[: p.job.max_new_tokens]

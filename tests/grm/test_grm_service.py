@@ -104,6 +104,20 @@ def test_untrained_model_still_gets_a_score_on_the_scale(untrained_model_dir):
     assert r["score_source"] == "expected_value" and 1 <= r["score"] <= 10 and 0 <= r["reward"] <= 1
 
 
+def test_generation_stops_when_told(untrained_model_dir, tiny_grader):
+    # The batcher's stop check (service closing, or every waiting client gone) ends a batch at
+    # its next token instead of after max_new_tokens.
+    from server.grm.prompting import render
+    from server.grm.scorer import GRMScorer, Limits, ScoreJob
+
+    model = GRMModel.load(untrained_model_dir)
+    prompt = model.encode_prompt(render(sample_task(random.Random(0), True), model.tokenizer))
+    assert all(len(c) <= 1 for c in model.generate([prompt, prompt[:20]], 64, should_stop=lambda: True))
+    scorer = GRMScorer(tiny_grader, Limits(max_input_chars=10_000, max_input_tokens=1000))
+    outcomes = scorer.score_batch([ScoreJob(sample_task(random.Random(1), True), 12)], should_stop=lambda: True)
+    assert outcomes[0].score is None  # abandoned work is not scored
+
+
 def test_too_long_items_fail_alone(tiny_grader):
     app = create_grm_app(settings(max_input_chars=2000, max_input_tokens=400), model=tiny_grader)
     huge = {"prompt": "p", "response": "x" * 3000}
