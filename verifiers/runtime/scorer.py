@@ -17,9 +17,10 @@ from verifiers.runtime.executor import Executor
 from verifiers.scoring import Job, ascore_prepared, prepare
 
 
-def _locality_key(job: Job) -> tuple[str, bytes]:
+def _locality_key(job: Job) -> tuple[str, str]:
     # Jobs sharing a reference run back to back in one worker, so its parsed-reference caches hit.
-    return job.spec, orjson.dumps(job.reference, default=str, option=orjson.OPT_SORT_KEYS)
+    ref = job.reference
+    return job.spec, ref if isinstance(ref, str) else orjson.dumps(ref, default=str).decode()
 
 
 class Scorer:
@@ -58,10 +59,10 @@ class Scorer:
             positions.setdefault(key, []).append(index)
             jobs.setdefault(key, prepared)
 
-        hits = await self.cache.get_many(list(jobs)) if self.cache else {}
+        hits = await self.cache.get_many(list(jobs)) if self.cache is not None else {}
         todo = [key for key in jobs if key not in hits]
         fresh = await self._run({key: jobs[key] for key in todo}, timeout_s)
-        if self.cache and fresh:
+        if self.cache is not None and fresh:
             await self.cache.put_many(fresh)
 
         for key, indexes in positions.items():

@@ -27,7 +27,7 @@ WireJob = tuple[int, str, str, Any, dict[str, Any], float]
 
 
 def to_wire(slot: int, job: Job, timeout_s: float) -> WireJob:
-    return (slot, job.spec, job.text, job.reference, job.params.model_dump(), timeout_s)
+    return (slot, job.spec, job.text, job.reference, job.raw_params, timeout_s)
 
 
 class _ParamsCache:
@@ -51,7 +51,10 @@ def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     if memory_limit_bytes:
         # A runaway verifier gets MemoryError (an `error` verdict) instead of starving the host.
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+        # Soft limit only: it guards against bugs in trusted verifier code, and programs that a
+        # verifier starts (sandboxes, compilers, JVMs) set limits of their own.
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, hard))
     registry = default_registry()
     params_cache = _ParamsCache(registry)
     while True:
@@ -65,7 +68,7 @@ def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
         last_flush = time.monotonic()
         for slot, spec, text, reference, raw_params, timeout_s in chunk:
             ctx = Context(registry=registry, deadline=time.monotonic() + timeout_s)
-            job = Job(spec=spec, text=text, reference=reference, params=params_cache.get(spec, raw_params))
+            job = Job(spec, text, reference, params_cache.get(spec, raw_params), raw_params)
             out.append((slot, dict(score_prepared(job, ctx))))
             now = time.monotonic()
             if now - last_flush >= FLUSH_EVERY_S:
