@@ -154,8 +154,10 @@ class GRMVerifier(Verifier):
 
     def _verdict(self, response: httpx.Response, server_name: str) -> Verdict:
         if response.status_code != 200:
-            raise _Failure(Status.error, f"GRM server {server_name!r} answered HTTP {response.status_code}: "
-                                         f"{_error_detail(response)}")
+            # 413/422: the server refused this item as it is (too many tokens asked, too large).
+            status = Status.invalid_input if response.status_code in (413, 422) else Status.error
+            raise _Failure(status, f"GRM server {server_name!r} answered HTTP {response.status_code}: "
+                                   f"{_error_detail(response)}")
         try:
             payload = response.json()
             result = payload["results"][0]
@@ -229,10 +231,12 @@ class GRMVerifier(Verifier):
             server = self._server(params)
             body = self._body(completion, reference, params)
             remaining = ctx.remaining()
+            if remaining <= 0:
+                raise _Failure(Status.timeout, f"deadline passed before the GRM server {params.server!r} was asked")
             try:
                 with httpx.Client() as client:
                     response = client.post(server.url + SCORE_PATH, json=body, headers=server.headers,
-                                           timeout=max(remaining, 0.001))
+                                           timeout=remaining)
             except httpx.TimeoutException:
                 raise _Failure(Status.timeout, f"GRM server {params.server!r} did not answer within "
                                                f"the item's deadline ({remaining:.2f}s)") from None

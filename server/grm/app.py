@@ -7,12 +7,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.grm.batcher import Batcher
 from server.grm.model import GRMModel
 from server.grm.routes import health_router, router
 from server.grm.scorer import GRMScorer, Limits, ScoreJob, ScoreOutcome
 from server.grm.settings import GRMSettings
+
+
+class BodyLimit:
+    """Refuses a body whose declared length is over the limit before any of it is read."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope["headers"]).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.limit:
+                detail = f"request body of {int(declared)} bytes is over the limit max_body_bytes={self.limit}"
+                await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def require_key(request: Request) -> None:
@@ -60,4 +79,5 @@ def create_grm_app(settings: GRMSettings | None = None, model: GRMModel | None =
     app.state.placement = model.placement
     app.include_router(router, dependencies=[Depends(require_key)])
     app.include_router(health_router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

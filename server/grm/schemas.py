@@ -49,7 +49,7 @@ class ScoreResult(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     error: str | None = None
-    error_kind: Literal["too_long"] | None = None
+    error_kind: Literal["too_long", "stopped"] | None = None
     batch_id: int | None = Field(None, description="items with the same id were generated in one batch")
     batch_size: int | None = None
 

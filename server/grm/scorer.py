@@ -10,7 +10,7 @@ from typing import Literal, Protocol
 from server.grm.parsing import Scale, parse_score
 from server.grm.prompting import SCORE_CUE, GradingTask, render
 
-ErrorKind = Literal["too_long"]
+ErrorKind = Literal["too_long", "stopped"]
 ScoreSource = Literal["text", "expected_value"]
 
 
@@ -87,8 +87,11 @@ class GRMScorer:
         # Greedy decoding: the first k tokens of a longer run equal a run of k, so one batch
         # serves items with different length limits.
         generated = self.model.generate([p.prompt_ids for p in runnable], longest, should_stop)
-        if should_stop():
-            return outcomes  # nobody waits for these any more (service closing, or clients gone)
+        if should_stop():  # the service is closing, or every client of this batch has gone
+            for p in runnable:
+                outcomes[p.index].error_kind = "stopped"
+                outcomes[p.index].error = "generation was stopped: the service is shutting down"
+            return outcomes
         needs_fallback: list[_Prepared] = []
         for p, ids in zip(runnable, generated):
             p.critique_ids = ids[: p.job.max_new_tokens]

@@ -21,6 +21,7 @@ class GRMSettings(BaseSettings):
     max_wait_ms: float = Field(20.0, ge=0, description="how long a batch waits for more items once one arrived")
     max_queue: int = Field(1024, ge=1, description="items waiting at most; beyond that requests get 503")
     max_items_per_request: int = Field(256, ge=1)
+    max_body_bytes: int = Field(32 * 2**20, ge=1024, description="largest request body accepted")
     max_input_chars: int = Field(64_000, ge=1, description="prompt + response + reference + principles, per item")
     max_input_tokens: int = Field(4096, ge=1, description="grading prompt length after the chat template")
     max_new_tokens: int = Field(512, ge=1, description="upper limit of the critique length a request may ask for")

@@ -115,7 +115,7 @@ def test_generation_stops_when_told(untrained_model_dir, tiny_grader):
     assert all(len(c) <= 1 for c in model.generate([prompt, prompt[:20]], 64, should_stop=lambda: True))
     scorer = GRMScorer(tiny_grader, Limits(max_input_chars=10_000, max_input_tokens=1000))
     outcomes = scorer.score_batch([ScoreJob(sample_task(random.Random(1), True), 12)], should_stop=lambda: True)
-    assert outcomes[0].score is None  # abandoned work is not scored
+    assert outcomes[0].score is None and outcomes[0].error_kind == "stopped"  # abandoned work is not scored
 
 
 def test_too_long_items_fail_alone(tiny_grader):
@@ -143,6 +143,12 @@ def test_bad_requests_are_refused_with_the_reason(tiny_grader, body, status, wor
                          model=tiny_grader)
     r = post(app, body)
     assert r.status_code == status and words in r.text
+
+
+def test_an_oversized_body_is_refused_before_reading(tiny_grader):
+    app = create_grm_app(settings(max_body_bytes=4096), model=tiny_grader)
+    r = post(app, {"items": [{"prompt": "p", "response": "x" * 5000}]})
+    assert r.status_code == 413 and "max_body_bytes=4096" in r.text
 
 
 def test_a_full_queue_answers_503(tiny_grader):

@@ -206,7 +206,7 @@ def test_item_level_server_errors_keep_their_meaning(tiny_grader):
             {"verifier": "grm", "completion": "x", "reference": "p", "params": {"max_new_tokens": 17}},
         ], reg)
     assert long.status == Status.invalid_input and "max_input_chars=100" in long.message
-    assert over.status == Status.error and "HTTP 422" in over.message and "limit 16" in over.message
+    assert over.status == Status.invalid_input and "HTTP 422" in over.message and "limit 16" in over.message
 
 
 @pytest.mark.parametrize("reference, params, words", [
