@@ -37,11 +37,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     convert.set_defaults(handler=run_convert)
 
 
+MISSING_EXTRA = ("the GRM service needs torch and transformers: install the build of torch for your "
+                 "hardware, then pip install 'referee[grm]'")
+
+
+def _require_model_stack() -> None:
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SystemExit(f"referee grm: {', '.join(missing)} not installed; {MISSING_EXTRA}")
+
+
 def run_serve(args: argparse.Namespace) -> int:
     import logging
 
     import uvicorn
 
+    _require_model_stack()
     from server.grm.app import create_grm_app
     from server.grm.model import ModelLoadError
     from server.grm.settings import GRMSettings
@@ -62,6 +75,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
+    _require_model_stack()
     from server.grm.model import ModelLoadError, convert_gguf
 
     try:

@@ -48,6 +48,7 @@ async def score(body: ScoreRequest, request: Request) -> ScoreResponse:
     return ScoreResponse(model=state.model_name, results=results)
 
 
+@health_router.get("/readyz")  # the model is loaded before the port opens: up means ready
 @health_router.get("/healthz")
 async def healthz(request: Request) -> dict[str, object]:
     state = request.app.state

@@ -166,6 +166,7 @@ def test_api_keys_guard_scoring_but_not_health(tiny_grader):
 
     async def health():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://grm") as c:
+            assert (await c.get("/readyz")).status_code == 200
             return (await c.get("/healthz")).json()
 
     h = asyncio.run(health())
