@@ -38,6 +38,8 @@ class GRMParams(BaseModel):
     scale_min: int = 1
     scale_max: int = 10
     max_new_tokens: int | None = Field(None, ge=1, le=8192, description="critique length (server default if unset)")
+    samples: int = Field(1, ge=1, le=64, description="critiques sampled per item; the reward is their mean score")
+    temperature: float | None = Field(None, ge=0, le=2, description="sampling temperature (server default if unset)")
     principles: list[str] = Field(default_factory=list, description="principles for every item (a reference may add more)")
     after_reasoning: bool = True  # grade only what follows a closed </think> block
 
@@ -148,6 +150,10 @@ class GRMVerifier(Verifier):
         body: dict[str, Any] = {"items": [item], "scale": {"min": params.scale_min, "max": params.scale_max}}
         if params.max_new_tokens is not None:
             body["max_new_tokens"] = params.max_new_tokens
+        if params.samples > 1:
+            body["samples"] = params.samples
+        if params.temperature is not None:
+            body["temperature"] = params.temperature
         return body
 
     # -- response mapping ----------------------------------------------------------------------
@@ -184,6 +190,8 @@ class GRMVerifier(Verifier):
         }
         if result.get("score_probs"):
             details["score_probs"] = result["score_probs"]
+        if result.get("samples"):
+            details["sample_scores"] = [s.get("score") for s in result["samples"] if isinstance(s, dict)]
         return Verdict.scored(min(1.0, max(0.0, float(reward))), details=details)
 
     # -- transport -------------------------------------------------------------------------------

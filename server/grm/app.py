@@ -61,7 +61,7 @@ def create_grm_app(settings: GRMSettings | None = None, model: GRMModel | None =
                                      fallback_token_budget=settings.fallback_token_budget))
     batcher: Batcher[ScoreJob, ScoreOutcome] = Batcher(
         scorer.score_batch, max_batch=settings.max_batch,
-        max_wait_s=settings.max_wait_ms / 1000, max_queue=settings.max_queue)
+        max_wait_s=settings.max_wait_ms / 1000, max_queue=settings.max_queue, cost=lambda job: job.sequences)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

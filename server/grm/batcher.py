@@ -42,9 +42,12 @@ class Batcher(Generic[Job, Result]):
     batcher closes or every request waiting on the batch has gone, so long work can end early."""
 
     def __init__(self, run_batch: Callable[[list[Job], StopCheck], Sequence[Result]], *,
-                 max_batch: int, max_wait_s: float, max_queue: int) -> None:
+                 max_batch: int, max_wait_s: float, max_queue: int,
+                 cost: Callable[[Job], int] = lambda job: 1) -> None:
         self.run_batch = run_batch
-        self.max_batch = max_batch
+        self.max_batch = max_batch  # in cost units: sequences generated together
+        self.cost = cost
+        self._carry: _Waiting[Job, Result] | None = None  # taken but did not fit: opens the next batch
         self.max_wait_s = max_wait_s
         self.max_queue = max_queue
         self._queue: asyncio.Queue[_Waiting[Job, Result]] | None = None
@@ -56,13 +59,13 @@ class Batcher(Generic[Job, Result]):
 
     @property
     def waiting(self) -> int:
-        return self._queue.qsize() if self._queue else 0
+        return (self._queue.qsize() if self._queue else 0) + (self._carry is not None)
 
     def _ensure_worker(self) -> asyncio.Queue[_Waiting[Job, Result]]:
         # Started lazily on the loop that first submits, so the batcher works with or without
         # an ASGI lifespan (and in tests driving the app directly).
         if self._worker is None or self._worker.done():
-            self._queue = asyncio.Queue()
+            self._queue, self._carry = asyncio.Queue(), None
             self._worker = asyncio.get_running_loop().create_task(self._run(self._queue))
         assert self._queue is not None
         return self._queue
@@ -96,19 +99,25 @@ class Batcher(Generic[Job, Result]):
 
     async def _collect(self, queue: asyncio.Queue[_Waiting[Job, Result]]) -> list[_Waiting[Job, Result]]:
         loop = asyncio.get_running_loop()
-        batch = [await queue.get()]
+        first, self._carry = self._carry or await queue.get(), None
+        batch, load = [first], self.cost(first.job)  # a job costlier than a whole batch runs alone
         deadline = loop.time() + self.max_wait_s
-        while len(batch) < self.max_batch:
+        while load < self.max_batch:
             if not queue.empty():
-                batch.append(queue.get_nowait())
-                continue
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+                waiting = queue.get_nowait()
+            else:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    waiting = await asyncio.wait_for(queue.get(), remaining)
+                except TimeoutError:
+                    break
+            if load + self.cost(waiting.job) > self.max_batch:
+                self._carry = waiting
                 break
-            try:
-                batch.append(await asyncio.wait_for(queue.get(), remaining))
-            except TimeoutError:
-                break
+            batch.append(waiting)
+            load += self.cost(waiting.job)
         return [w for w in batch if not w.future.done()]
 
     async def _run(self, queue: asyncio.Queue[_Waiting[Job, Result]]) -> None:

@@ -180,9 +180,10 @@ class GRMModel:
         return ids.to(self.placement.device), mask.to(self.placement.device)
 
     def generate(self, prompts: list[list[int]], max_new_tokens: int,
-                 should_stop: Callable[[], bool] | None = None) -> list[list[int]]:
-        """Greedy continuations of all prompts in one batch, each cut at its first stop token.
-        `should_stop()` is polled after every token; when true, generation ends where it is."""
+                 should_stop: Callable[[], bool] | None = None, temperature: float = 0.0) -> list[list[int]]:
+        """Continuations of all prompts in one batch, each cut at its first stop token: greedy,
+        or sampled at `temperature` when it is above 0. `should_stop()` is polled after every
+        token; when true, generation ends where it is."""
         import torch
         from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
 
@@ -192,8 +193,10 @@ class GRMModel:
                 return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
 
         ids, mask = self._left_padded(prompts)
-        config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False,
-                                  pad_token_id=self.pad_id, eos_token_id=self.stop_ids)
+        sampling = {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0} if temperature > 0 \
+            else {"do_sample": False}
+        config = GenerationConfig(max_new_tokens=max_new_tokens, pad_token_id=self.pad_id,
+                                  eos_token_id=self.stop_ids, **sampling)
         with torch.inference_mode():
             out = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
                                       stopping_criteria=StoppingCriteriaList([_Poll()]))

@@ -24,10 +24,16 @@ def _jobs(body: ScoreRequest, settings: GRMSettings) -> list[ScoreJob]:
     new_tokens = body.max_new_tokens or settings.default_new_tokens
     if new_tokens > settings.max_new_tokens:
         raise HTTPException(422, f"max_new_tokens={new_tokens} is over the server's limit {settings.max_new_tokens}")
+    if body.samples > settings.max_samples:
+        raise HTTPException(422, f"samples={body.samples} is over the server's limit {settings.max_samples}")
+    temperature = body.temperature if body.temperature is not None else (0.0 if body.samples == 1 else 0.7)
+    if body.samples > 1 and temperature == 0:
+        raise HTTPException(422, "several samples need temperature > 0 (greedy decoding repeats itself)")
     scale = Scale(body.scale.min, body.scale.max)
     return [
         ScoreJob(GradingTask(prompt=i.prompt, response=i.response, reference=i.reference,
-                             principles=tuple(i.principles or ()), scale=scale), new_tokens)
+                             principles=tuple(i.principles or ()), scale=scale),
+                 max_new_tokens=new_tokens, samples=body.samples, temperature=temperature)
         for i in body.items
     ]
 

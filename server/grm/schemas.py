@@ -37,6 +37,17 @@ class ScoreRequest(BaseModel):
     items: list[ScoreItem] = Field(min_length=1)
     scale: ScoreScale = Field(default_factory=ScoreScale)
     max_new_tokens: int | None = Field(None, ge=1, description="critique length limit (default: the server's)")
+    samples: int = Field(1, ge=1, description="critiques sampled per item; the score is their mean")
+    temperature: float | None = Field(None, ge=0, le=2,
+                                      description="0 is greedy; default 0 for one sample, 0.7 for several")
+
+
+class SampleResult(BaseModel):
+    critique: str
+    score: float
+    score_source: Literal["text", "expected_value"]
+    score_probs: dict[str, float] | None = None
+    completion_tokens: int = 0
 
 
 class ScoreResult(BaseModel):
@@ -48,6 +59,7 @@ class ScoreResult(BaseModel):
     score_probs: dict[str, float] | None = Field(None, description="per score, when score_source is expected_value")
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    samples: list[SampleResult] | None = Field(None, description="each sampled critique, when samples > 1")
     error: str | None = None
     error_kind: Literal["too_long", "stopped"] | None = None
     batch_id: int | None = Field(None, description="items with the same id were generated in one batch")

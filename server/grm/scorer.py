@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from server.grm.parsing import Scale, parse_score
@@ -23,7 +23,7 @@ class LanguageModel(Protocol):
     def encode_fragment(self, text: str) -> list[int]: ...
     def decode(self, ids: list[int]) -> str: ...
     def generate(self, prompts: list[list[int]], max_new_tokens: int,
-                 should_stop: Callable[[], bool] | None = None) -> list[list[int]]: ...
+                 should_stop: Callable[[], bool] | None = None, temperature: float = 0.0) -> list[list[int]]: ...
     def candidate_logprobs(self, items: list[tuple[list[int], list[list[int]]]],
                            token_budget: int) -> list[list[float]]: ...
 
@@ -32,6 +32,21 @@ class LanguageModel(Protocol):
 class ScoreJob:
     task: GradingTask
     max_new_tokens: int
+    samples: int = 1  # critiques sampled per item; the score is their mean (inference-time scaling)
+    temperature: float = 0.0  # 0 = greedy decoding
+
+    @property
+    def sequences(self) -> int:
+        return self.samples
+
+
+@dataclass
+class SampleOutcome:
+    critique: str
+    score: float
+    score_source: ScoreSource
+    score_probs: dict[str, float] | None = None
+    completion_tokens: int = 0
 
 
 @dataclass
@@ -43,6 +58,7 @@ class ScoreOutcome:
     score_probs: dict[str, float] | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    samples: list[SampleOutcome] | None = None  # when more than one critique was sampled
     error: str | None = None
     error_kind: ErrorKind | None = None
 
@@ -59,7 +75,15 @@ class _Prepared:
     index: int
     job: ScoreJob
     prompt_ids: list[int]
+
+
+@dataclass
+class _Row:
+    """One generated critique: an item's only one, or one of its samples."""
+
+    item: _Prepared
     critique_ids: list[int] = field(default_factory=list)
+    result: SampleOutcome | None = None
 
 
 def expected_score(scale: Scale, logprobs: list[float]) -> tuple[float, dict[str, float]]:
@@ -81,34 +105,49 @@ class GRMScorer:
     def score_batch(self, jobs: list[ScoreJob], should_stop: Callable[[], bool] = lambda: False) -> list[ScoreOutcome]:
         outcomes = [ScoreOutcome() for _ in jobs]
         runnable = [p for p in (self._prepare(i, job, outcomes[i]) for i, job in enumerate(jobs)) if p]
-        if not runnable:
-            return outcomes
-        longest = max(p.job.max_new_tokens for p in runnable)
-        # Greedy decoding: the first k tokens of a longer run equal a run of k, so one batch
-        # serves items with different length limits.
-        generated = self.model.generate([p.prompt_ids for p in runnable], longest, should_stop)
+        rows = [_Row(p) for p in runnable for _ in range(p.job.samples)]
+        by_temperature: dict[float, list[_Row]] = {}
+        for row in rows:
+            by_temperature.setdefault(row.item.job.temperature, []).append(row)
+        for temperature, group in by_temperature.items():  # one generate call per decoding mode
+            longest = max(r.item.job.max_new_tokens for r in group)
+            generated = self.model.generate([r.item.prompt_ids for r in group], longest, should_stop,
+                                            temperature=temperature)
+            for row, ids in zip(group, generated):
+                # Greedy decoding: the first k tokens of a longer run equal a run of k, so one
+                # batch serves items with different length limits.
+                row.critique_ids = ids[: row.item.job.max_new_tokens]
         if should_stop():  # the service is closing, or every client of this batch has gone
             for p in runnable:
                 outcomes[p.index].error_kind = "stopped"
                 outcomes[p.index].error = "generation was stopped: the service is shutting down"
             return outcomes
-        needs_fallback: list[_Prepared] = []
-        for p, ids in zip(runnable, generated):
-            p.critique_ids = ids[: p.job.max_new_tokens]
-            out = outcomes[p.index]
-            out.critique = self.model.decode(p.critique_ids)
-            out.completion_tokens = len(p.critique_ids)
-            score = parse_score(out.critique, p.job.task.scale)
+        needs_fallback: list[_Row] = []
+        for row in rows:
+            critique = self.model.decode(row.critique_ids)
+            score = parse_score(critique, row.item.job.task.scale)
+            row.result = SampleOutcome(critique=critique, score=score or 0.0, score_source="text",
+                                       completion_tokens=len(row.critique_ids))
             if score is None:
-                needs_fallback.append(p)
-            else:
-                out.score, out.score_source = score, "text"
+                needs_fallback.append(row)
         if needs_fallback:
-            self._expected_value_fallback(needs_fallback, outcomes)
-        for job, out in zip(jobs, outcomes):
-            if out.score is not None:
-                out.reward = job.task.scale.to_reward(out.score)
+            self._expected_value_fallback(needs_fallback)
+        for p in runnable:
+            self._aggregate(outcomes[p.index], p, [r.result for r in rows if r.item is p and r.result])
         return outcomes
+
+    @staticmethod
+    def _aggregate(out: ScoreOutcome, item: _Prepared, samples: list[SampleOutcome]) -> None:
+        first = samples[0]
+        out.critique = first.critique
+        out.completion_tokens = sum(s.completion_tokens for s in samples)
+        if len(samples) == 1:
+            out.score, out.score_source, out.score_probs = first.score, first.score_source, first.score_probs
+        else:
+            out.score = sum(s.score for s in samples) / len(samples)
+            out.score_source = "text" if all(s.score_source == "text" for s in samples) else "expected_value"
+            out.samples = samples
+        out.reward = item.job.task.scale.to_reward(out.score)
 
     def _prepare(self, index: int, job: ScoreJob, out: ScoreOutcome) -> _Prepared | None:
         chars = job.task.chars
@@ -125,18 +164,18 @@ class GRMScorer:
             return None
         return _Prepared(index=index, job=job, prompt_ids=ids)
 
-    def _expected_value_fallback(self, items: list[_Prepared], outcomes: list[ScoreOutcome]) -> None:
+    def _expected_value_fallback(self, rows: list[_Row]) -> None:
         """The model wrote no score: cue it with "Score:" after its critique and take the
         expected value of the scale under the probabilities it gives each score."""
         cue = self.model.encode_fragment(SCORE_CUE)
         queries = [
-            (p.prompt_ids + p.critique_ids + cue,
-             [self.model.encode_fragment(p.job.task.scale.candidate(v)) for v in p.job.task.scale.values])
-            for p in items
+            (r.item.prompt_ids + r.critique_ids + cue,
+             [self.model.encode_fragment(r.item.job.task.scale.candidate(v)) for v in r.item.job.task.scale.values])
+            for r in rows
         ]
         logprobs = self.model.candidate_logprobs(queries, self.limits.fallback_token_budget)
-        for p, item_logprobs in zip(items, logprobs):
-            score, probs = expected_score(p.job.task.scale, item_logprobs)
-            out = outcomes[p.index]
-            out.score, out.score_source = score, "expected_value"
-            out.score_probs = {k: round(v, 6) for k, v in probs.items()}
+        for row, row_logprobs in zip(rows, logprobs):
+            assert row.result is not None
+            score, probs = expected_score(row.item.job.task.scale, row_logprobs)
+            row.result.score, row.result.score_source = score, "expected_value"
+            row.result.score_probs = {k: round(v, 6) for k, v in probs.items()}

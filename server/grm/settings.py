@@ -26,6 +26,7 @@ class GRMSettings(BaseSettings):
     max_input_tokens: int = Field(4096, ge=1, description="grading prompt length after the chat template")
     max_new_tokens: int = Field(512, ge=1, description="upper limit of the critique length a request may ask for")
     default_new_tokens: int = Field(256, ge=1, description="critique length when a request names none")
+    max_samples: int = Field(16, ge=1, description="most critiques a request may sample per item")
     fallback_token_budget: int = Field(32_768, ge=256,
                                        description="tokens per forward pass of the expected-value fallback")
     api_keys: str = Field("", description="comma-separated bearer tokens; empty means no auth")

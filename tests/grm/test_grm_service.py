@@ -96,6 +96,33 @@ def test_a_score_on_another_scale_is_not_trusted(tiny_grader):
     assert list(res["score_probs"]) == ["1", "2", "3", "4", "5"]
 
 
+def test_sampled_critiques_are_averaged(tiny_grader):
+    app = create_grm_app(settings(max_batch=8), model=tiny_grader)
+    r = post(app, {"items": [item(True, 11), item(False, 12)], "samples": 4, "temperature": 0.7,
+                   "max_new_tokens": 12})
+    assert r.status_code == 200, r.text
+    good, bad = r.json()["results"]
+    for res in (good, bad):
+        assert len(res["samples"]) == 4 and res["batch_size"] == 2
+        assert res["score"] == pytest.approx(sum(s["score"] for s in res["samples"]) / 4)
+        assert res["completion_tokens"] == sum(s["completion_tokens"] for s in res["samples"])
+        assert res["critique"] == res["samples"][0]["critique"]
+        assert all(1 <= s["score"] <= 10 for s in res["samples"])
+    assert good["score"] > 5 > bad["score"]  # each item's samples stay with that item
+
+
+def test_samples_count_against_the_batch_size(tiny_grader):
+    # max_batch counts generated sequences: 4 samples fill a batch of 4 on their own.
+    app = create_grm_app(settings(max_batch=4, max_wait_ms=200), model=tiny_grader)
+    sampled = {"items": [item(True, 13)], "samples": 4, "max_new_tokens": 12}
+    single = {"items": [item(False, 14)], "max_new_tokens": 12}
+    pair = {"items": [item(True, 15), item(False, 16)], "samples": 2, "max_new_tokens": 12}
+    a, b = (r.json()["results"] for r in asyncio.run(post_all(app, [sampled, single])))
+    assert a[0]["batch_id"] != b[0]["batch_id"] and a[0]["batch_size"] == 1
+    (p1, p2) = post(app, pair).json()["results"]
+    assert p1["batch_id"] == p2["batch_id"] and p1["batch_size"] == 2
+
+
 def test_untrained_model_still_gets_a_score_on_the_scale(untrained_model_dir):
     model = GRMModel.load(untrained_model_dir)
     app = create_grm_app(settings(), model=model)
@@ -137,6 +164,9 @@ def test_too_long_items_fail_alone(tiny_grader):
     ({"items": [{"prompt": "p", "response": "r"}], "scale": {"min": 5, "max": 5}}, 422, "above min"),
     ({"items": [{"prompt": "p", "response": "r"}], "max_new_tokens": 65}, 422, "over the server's limit 64"),
     ({"items": [{"prompt": "p", "response": "r"}] * 5}, 413, "max_items_per_request=4"),
+    ({"items": [{"prompt": "p", "response": "r"}], "samples": 17}, 422, "over the server's limit 16"),
+    ({"items": [{"prompt": "p", "response": "r"}], "samples": 2, "temperature": 0}, 422, "temperature > 0"),
+    ({"items": [{"prompt": "p", "response": "r"}], "temperature": 3}, 422, "less than or equal to 2"),
 ])
 def test_bad_requests_are_refused_with_the_reason(tiny_grader, body, status, words):
     app = create_grm_app(settings(max_new_tokens=64, default_new_tokens=16, max_items_per_request=4),

@@ -102,6 +102,16 @@ def test_fallback_scores_carry_their_probabilities(grm_url):
     assert v.reward == pytest.approx((v.details["score"] - 1) / 9)
 
 
+def test_sampled_critiques_vote(grm_url):
+    reg = registry_for(default=grm_url)
+    t = task(False, 6)
+    (v,) = score([{"verifier": "grm", "completion": t.response, "reference": t.prompt,
+                   "params": {"samples": 3, "temperature": 0.7}}], reg)
+    assert v.status == Status.ok and len(v.details["sample_scores"]) == 3
+    assert v.details["score"] == pytest.approx(sum(v.details["sample_scores"]) / 3)
+    assert v.reward == pytest.approx((v.details["score"] - 1) / 9)
+
+
 def test_named_servers_and_environment(grm_url, monkeypatch):
     monkeypatch.setenv("REFEREE_GRM_SERVERS", f'{{"tiny": {{"url": "{grm_url}/"}}}}')
     monkeypatch.setenv("REFEREE_GRM_URL", grm_url)
