@@ -8,6 +8,7 @@ from verifiers.base import Verifier
 def builtin_verifiers() -> list[Verifier]:
     # Imported here so that `import verifiers` stays cheap and heavy engines load on first use.
     from verifiers.choice import ChoiceVerifier
+    from verifiers.code import CodeVerifier
     from verifiers.composite import CompositeVerifier
     from verifiers.exact import ExactVerifier
     from verifiers.format import FormatVerifier
@@ -17,6 +18,7 @@ def builtin_verifiers() -> list[Verifier]:
 
     return [
         ChoiceVerifier(),
+        CodeVerifier(),
         CompositeVerifier(),
         ExactVerifier(),
         FormatVerifier(),

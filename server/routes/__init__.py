@@ -3,5 +3,6 @@
 ROUTE_MODULES = [
     "health",
     "registry",
+    "sandbox",
     "verify",
 ]
