@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "verify",
     "verifiers",
     "envs",
+    "grm",
 ]
 
 

@@ -12,6 +12,7 @@ def builtin_verifiers() -> list[Verifier]:
     from verifiers.composite import CompositeVerifier
     from verifiers.exact import ExactVerifier
     from verifiers.format import FormatVerifier
+    from verifiers.grm import GRMVerifier
     from verifiers.numeric import NumericVerifier
     from verifiers.regex import RegexVerifier
 
@@ -21,6 +22,7 @@ def builtin_verifiers() -> list[Verifier]:
         CompositeVerifier(),
         ExactVerifier(),
         FormatVerifier(),
+        GRMVerifier(),
         NumericVerifier(),
         RegexVerifier(),
     ]
