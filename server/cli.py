@@ -10,6 +10,8 @@ COMMAND_MODULES = [
     "serve",
     "verify",
     "verifiers",
+    "envs",
+    "grm",
 ]
 
 

@@ -3,5 +3,7 @@
 ROUTE_MODULES = [
     "health",
     "registry",
+    "sandbox",
     "verify",
+    "envs",
 ]

@@ -1,0 +1,135 @@
+"""Backends that start the warm parent (`sandbox/zygote.py`) inside an isolated environment.
+
+A launcher turns "start this Python source with a control channel on fd 3" into a command line
+plus the file descriptors the command needs. Everything after that (the per-run namespaces,
+mounts, limits) is done by the warm parent itself, identically for every launcher.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+from sandbox.languages import SANDBOX_PYTHON
+from sandbox.seccomp import filter_program
+
+
+SANDBOX_UID = 1000  # the uid programs see inside the sandbox
+HOST_UID_BASE = 200_000  # when the service runs as root, sandboxes run as an unprivileged host uid
+PASSWD = "root:x:0:0:root:/root:/bin/sh\nsandbox:x:1000:1000:sandbox:/work:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n"
+GROUP = "root:x:0:\nsandbox:x:1000:\nnogroup:x:65534:\n"
+
+
+@dataclass
+class LaunchSpec:
+    argv: list[str]
+    pass_fds: list[int] = field(default_factory=list)
+    close_after_start: list[int] = field(default_factory=list)  # our copies of fds handed to the child
+
+
+class Launcher(ABC):
+    """Starts the warm parent in isolation."""
+
+    name: str
+
+    @abstractmethod
+    def unavailable_reason(self) -> str | None:
+        """None when this launcher can work on this host, else why not."""
+
+    @abstractmethod
+    def spec(self, python_source: str, control_fd: int) -> LaunchSpec:
+        """The command that runs `python3 -I -c python_source <control_fd>` in the sandbox."""
+
+
+def _data_fd(data: str | bytes) -> int:
+    """A pipe read end holding `data` (small: fits in the pipe buffer)."""
+    r, w = os.pipe()
+    os.write(w, data.encode() if isinstance(data, str) else data)
+    os.close(w)
+    return r
+
+
+def host_uid() -> int | None:
+    """The unprivileged host uid to drop to, or None when we are not root."""
+    if os.geteuid() != 0:
+        return None
+    return HOST_UID_BASE + os.getpid() % 100_000
+
+
+class BubblewrapLauncher(Launcher):
+    """bubblewrap (`bwrap`), run unprivileged: user + mount + PID + net + IPC + UTS + cgroup namespaces."""
+
+    name = "bubblewrap"
+
+    def __init__(self, bwrap: str | None = None, drop_root: bool = True):
+        self.bwrap = bwrap or shutil.which("bwrap") or "/usr/bin/bwrap"
+        # Run bwrap as an unprivileged host uid when we are root. Hosts that forbid unprivileged
+        # user namespaces (e.g. an AppArmor policy) need drop_root=False: the sandbox uid then
+        # maps to host root, still without capabilities and seeing only read-only system files.
+        self.drop_root = drop_root
+
+    def unavailable_reason(self) -> str | None:
+        if not os.access(self.bwrap, os.X_OK):
+            return "bubblewrap (bwrap) is not installed"
+        if os.geteuid() == 0 and not shutil.which("setpriv"):
+            return "setpriv (util-linux) is needed to drop root before starting bwrap"
+        return None
+
+    def spec(self, python_source: str, control_fd: int) -> LaunchSpec:
+        fds: list[int] = []
+        args = [self.bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+                "--cap-add", "ALL",  # kept inside the user namespace only; every run drops them all
+                "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
+        for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            path = f"/{top}"
+            if os.path.islink(path):
+                args += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                args += ["--ro-bind", path, path]
+        args += ["--ro-bind", "/usr", "/usr"]
+        etc = ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+               *sorted(glob.glob("/etc/java-*"))]
+        for path in etc:
+            if os.path.exists(path):
+                args += ["--ro-bind", path, path]
+        for name, text in (("passwd", PASSWD), ("group", GROUP), ("hostname", "sandbox\n"),
+                           ("hosts", "127.0.0.1 localhost sandbox\n")):
+            fd = _data_fd(text)
+            fds.append(fd)
+            args += ["--ro-bind-data", str(fd), f"/etc/{name}"]
+        program = filter_program()
+        if program is not None:
+            fd = _data_fd(program)
+            fds.append(fd)
+            args += ["--seccomp", str(fd)]
+        args += ["--proc", "/proc", "--tmpfs", "/dev"]
+        for dev in ("null", "zero", "full", "random", "urandom"):
+            args += ["--dev-bind", f"/dev/{dev}", f"/dev/{dev}"]
+        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+            args += ["--symlink", target, f"/dev/{name}"]
+        args += ["--dir", "/dev/shm", "--remount-ro", "/dev", "--size", str(16 << 20), "--tmpfs", "/tmp",
+                 "--dir", "/work", "--dir", "/prog", "--size", str(1 << 30), "--tmpfs", "/build",
+                 "--chdir", "/", "--remount-ro", "/",
+                 "--", SANDBOX_PYTHON, "-I", "-c", python_source, str(control_fd)]
+        uid = host_uid() if self.drop_root else None
+        prefix = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if uid is not None else []
+        return LaunchSpec(argv=prefix + args, pass_fds=[control_fd, *fds], close_after_start=fds)
+
+
+LAUNCHERS: dict[str, type[Launcher]] = {"bubblewrap": BubblewrapLauncher}
+
+
+def default_launcher() -> Launcher:
+    """The configured launcher (`REFEREE_SANDBOX_BACKEND`), else the first available one."""
+    wanted = os.environ.get("REFEREE_SANDBOX_BACKEND")
+    if wanted:
+        return LAUNCHERS[wanted]()
+    for cls in LAUNCHERS.values():
+        launcher = cls()
+        if launcher.unavailable_reason() is None:
+            return launcher
+    return BubblewrapLauncher()

@@ -1,0 +1,587 @@
+"""The warm parent that lives inside the sandbox and forks one isolated child per run.
+
+This file is executed *inside* the sandbox by the system interpreter (`python3 -I -c <source>`),
+so it uses the standard library only and imports nothing from this package. The service side
+imports it for the framing helpers (`send_frame`, `recv_frame`).
+
+Layers, outermost first:
+  1. The launcher (bubblewrap) gives this process its own user, mount, PID, network, IPC and
+     UTS namespaces, read-only system directories, an empty environment and a non-root uid.
+     This process keeps capabilities *inside* its user namespace only, and is non-dumpable.
+  2. Per run it forks a child that becomes PID 1 of a fresh PID namespace (so the whole process
+     tree dies with it), unshares mount/IPC/network namespaces, mounts fresh tmpfs on /work,
+     /tmp and /dev/shm and a fresh /proc, sets rlimits, drops every capability, sets
+     no_new_privs, and then either runs Python source in-process (the warm path) or execs a
+     command under a minimal init.
+The parent pumps stdin/stdout/stderr with caps, enforces the wall clock by killing the child
+(PID 1 of its namespace: the kernel then kills every process in it) and reports raw facts.
+Deciding what the facts mean (pass/fail, memory limit) happens outside, in the service.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import select
+import signal
+import struct
+import sys
+import time
+
+_HEADER = struct.Struct("!I")
+MAX_FRAME = 256 << 20
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            raise EOFError("peer closed the channel")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def send_frame(fd: int, obj: dict) -> None:
+    data = json.dumps(obj, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    payload = _HEADER.pack(len(data)) + data
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def recv_frame(fd: int) -> dict:
+    (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size))
+    if size > MAX_FRAME:
+        raise ValueError("frame too large")
+    return json.loads(_read_exact(fd, size).decode("utf-8", "surrogatepass"))
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("latin-1")
+
+
+def _text(data: bytes) -> str:
+    return data.decode("latin-1")
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel interfaces (ctypes; Python 3.11 has no os.unshare / os.setns / mount).
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWPID = 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 38, 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+SYS_CAPSET = 126  # x86_64
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                       data.encode() if data else None), f"mount {target}")
+
+
+def _prctl(option: int, arg2: int = 0, arg3: int = 0) -> None:
+    _check(_libc.prctl(option, arg2, arg3, 0, 0), f"prctl {option}")
+
+
+def _drop_all_capabilities() -> None:
+    # With no_new_privs set and a non-root uid, nothing can be regained on execve (file
+    # capabilities and setuid bits are ignored), so clearing ambient + current sets suffices.
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable x 2 words, all zero
+    _check(_libc.syscall(SYS_CAPSET, header, data), "capset")
+
+
+# ---------------------------------------------------------------------------------------------
+# The child: namespaces, mounts, limits, then the program.
+
+def _apply_rlimits(limits: dict, hard_limits: dict) -> None:
+    import resource
+
+    cpu = max(1, int(limits["cpu_time_s"] + 0.999))
+    pairs = [
+        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_FSIZE, int(limits["file_size_mb"]) << 20),
+        (resource.RLIMIT_NOFILE, int(limits["open_files"])),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_STACK, int(limits["stack_mb"]) << 20),
+    ]
+    if limits.get("nproc"):
+        pairs.append((resource.RLIMIT_NPROC, int(limits["nproc"])))
+    if limits.get("data_mb"):  # only without a memory cgroup; RLIMIT_AS would break OpenBLAS threads
+        pairs.append((resource.RLIMIT_DATA, int(limits["data_mb"]) << 20))
+    for which, value in pairs:
+        hard = hard_limits[which]  # a user namespace cannot raise a hard limit set outside it
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+
+def _loopback_up() -> None:
+    """A new network namespace starts with `lo` down; programs expect 127.0.0.1 to work."""
+    import fcntl
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        IFF_UP, IFF_LOOPBACK, IFF_RUNNING, SIOCSIFFLAGS = 0x1, 0x8, 0x40, 0x8914
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING))
+
+
+def _set_up_child(job: dict, state: dict) -> None:
+    """Runs in the forked child (PID 1 of a new PID namespace) before any untrusted code.
+
+    Kept lean: every Python operation in a fresh fork pays for copy-on-write page faults.
+    Mounts are private already (see `_prepare_parent_mounts`), so none of these propagate.
+    """
+    _prctl(PR_SET_DUMPABLE, 1)  # the parents are not (see `serve`); /proc/self of a run belongs to it
+    # No new UTS namespace: without capabilities a run cannot change the sandbox's hostname.
+    flags = CLONE_NEWNS | CLONE_NEWIPC
+    if state["fresh_network"]:
+        flags |= CLONE_NEWNET
+    _check(_libc.unshare(flags), "unshare")
+    if state["fresh_network"]:
+        _loopback_up()
+    limits = job["limits"]
+    tmpfs_opts = f"size={int(limits['disk_mb'])}m,nr_inodes=4096,mode=0755"
+    if job.get("build_rw"):  # a compiler run writes the build
+        _mount("/build", "/work", None, MS_BIND)
+    else:  # a test run reads it at /prog (read-only) and cannot reach the writable /build at all
+        _mount("tmpfs", "/work", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts)
+        _check(_libc.umount2(b"/build", MNT_DETACH), "umount /build")
+    _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts.replace("0755", "1777"))
+    _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts.replace("0755", "1777"))
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
+    for name, content in (job.get("files") or {}).items():
+        path = os.path.join("/work", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(_bytes(content))
+    os.chdir("/work")
+    fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)  # the run, never the parent, dies first
+    os.write(fd, b"1000")
+    os.close(fd)
+    _apply_rlimits(limits, state["hard_limits"])
+    _drop_all_capabilities()
+
+
+def _child_exec(job: dict, chan: int) -> None:
+    """Minimal init: fork the program, wait for it, report how it ended on the channel."""
+    pid = os.fork()
+    if pid == 0:
+        os.close(chan)
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):  # Python's choices, not the program's
+            signal.signal(sig, signal.SIG_DFL)
+        argv = job["argv"]
+        try:
+            os.execve(argv[0], argv, job["env"])
+        except OSError as exc:
+            os.write(2, f"cannot execute {argv[0]}: {exc.strerror}\n".encode())
+            os._exit(127)
+    while True:
+        try:
+            reaped, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        if reaped == pid:
+            break
+    if os.WIFSIGNALED(status):
+        os.write(chan, f"S{os.WTERMSIG(status)}".encode())
+        os._exit(0)
+    os._exit(os.WEXITSTATUS(status))
+
+
+def _python_stdio() -> tuple:
+    """Text streams on fds 0, 1 and 2, built once in the program parent: in each run the fds
+    are the run's pipes, and the fork inherits ready objects instead of building them."""
+    import io
+
+    return (io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)),
+                             encoding="utf-8", errors="surrogateescape"),
+            io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
+                             encoding="utf-8", errors="backslashreplace"),
+            io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)),
+                             encoding="utf-8", errors="backslashreplace", line_buffering=True))
+
+
+def _child_python(job: dict, code, chan: int, stdio: tuple) -> None:
+    """The warm path: run Python source in this already-initialised interpreter."""
+    import types
+
+    sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = stdio
+    out, err = stdio[1], stdio[2]
+    harness = job.get("harness") or {"mode": "script"}
+    nonce = harness.get("nonce", "")
+    module = types.ModuleType("__main__")
+    module.__file__ = "/work/main.py"
+    module.__builtins__ = __builtins__
+    sys.modules["__main__"] = module
+    exit_code = 0
+
+    def finish(code: int) -> None:
+        for stream in (out, err):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+    write, dumps, loads = os.write, json.dumps, json.loads  # bound before the program can rebind them
+
+    def report(obj: dict) -> None:
+        write(chan, dumps(obj).encode("utf-8", "surrogatepass"))
+
+    try:
+        exec(code, module.__dict__)
+        if harness["mode"] == "call":
+            fn = module.__dict__.get(harness["fn"])
+            if not callable(fn):
+                print(f"function {harness['fn']!r} is not defined", file=sys.stderr)
+                finish(1)
+            value = fn(*loads(harness["args"]))
+            try:
+                payload = dumps({"value": value, "done": nonce}, default=_jsonable)
+            except (TypeError, ValueError) as exc:
+                print(f"return value is not JSON-serialisable: {exc}", file=sys.stderr)
+                finish(1)
+            write(chan, payload.encode("utf-8", "surrogatepass"))
+        elif harness["mode"] == "assert":
+            exec(compile(harness["script"], "test.py", "exec"), module.__dict__)
+            entry = harness.get("entry_point")
+            if entry:
+                module.__dict__["check"](module.__dict__[entry])
+            report({"done": nonce})
+    except SystemExit as exc:
+        if harness["mode"] != "script":
+            print(f"the program exited (SystemExit {exc.code!r}) before the tests finished", file=sys.stderr)
+            exit_code = 1
+        elif exc.code is None:
+            exit_code = 0
+        elif isinstance(exc.code, int):
+            exit_code = exc.code & 0xFF
+        else:
+            print(exc.code, file=sys.stderr)
+            exit_code = 1
+    except BaseException as exc:  # the program's own exception: a traceback, exit 1, like python3
+        import traceback
+        traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)  # without this harness frame
+        exit_code = 1
+    finish(exit_code)
+
+
+def _jsonable(value):
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode("utf-8", "replace")
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _run(job: dict, state: dict) -> dict:
+    stdin_data = _bytes(job.get("stdin") or "")
+    stdin_r, stdin_w = os.pipe() if stdin_data else (state["devnull"], -1)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    chan_r, chan_w = os.pipe()
+    setup_r, setup_w = os.pipe()  # set-up failures only; closed before the program starts
+    start = time.monotonic()
+    _check(_libc.unshare(CLONE_NEWPID), "unshare pid")  # the next child is PID 1 of a new namespace
+    try:
+        pid = os.fork()
+    except BaseException:
+        _check(_libc.setns(state["own_pid_ns"], CLONE_NEWPID), "setns")
+        raise
+    if pid:  # back to our own namespace for the children of later runs
+        _check(_libc.setns(state["own_pid_ns"], CLONE_NEWPID), "setns")
+    else:
+        try:
+            os.dup2(stdin_r, 0)
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            os.dup2(chan_w, 3)
+            os.dup2(setup_w, 4)
+            os.closerange(5, 1 << 16)
+            _set_up_child(job, state)
+            os.close(4)
+            if job["kind"] == "python":
+                _child_python(job, state["code"], 3, state["stdio"])
+            else:
+                _child_exec(job, 3)
+        except BaseException as exc:  # setup failed: report to the parent, never run the program
+            try:
+                os.write(4, f"{type(exc).__name__}: {exc}".encode())
+            finally:
+                os._exit(125)
+        os._exit(0)
+    for fd in (out_w, err_w, chan_w, setup_w) + ((stdin_r,) if stdin_w >= 0 else ()):
+        os.close(fd)
+    raw = _pump(pid, stdin_w, (out_r, err_r, chan_r, setup_r), stdin_data, job["limits"], start)
+    if job["kind"] == "exec" and raw["exit_code"] == 0 and raw["channel"][:1] == "S" and raw["channel"][1:].isdigit():
+        raw.update(signal=int(raw["channel"][1:]), exit_code=None, channel="")  # the init relays a signal death
+    return raw
+
+
+def _pump(pid: int, stdin_w: int, fds: tuple[int, int, int, int], stdin_data: bytes, limits: dict,
+          start: float) -> dict:
+    """Feed stdin, collect outputs under the cap, until the run is over or out of time."""
+    out_r, err_r, chan_r, setup_r = fds
+    deadline = start + float(limits["wall_time_s"])
+    cap = int(limits["output_bytes"])
+    buffers = {fd: bytearray() for fd in fds}
+    readers = set(fds)
+    stdin_view = memoryview(stdin_data)
+    pidfd = os.pidfd_open(pid)  # readable once the run's init has exited, even if pipes stay open
+    exited = timed_out = output_limit = False
+    poller = select.poll()
+    for fd in readers:
+        poller.register(fd, select.POLLIN)
+    poller.register(pidfd, select.POLLIN)
+    if stdin_w >= 0:
+        os.set_blocking(stdin_w, False)
+        poller.register(stdin_w, select.POLLOUT)
+    while readers or not exited:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timed_out = True
+            break
+        for fd, _ in poller.poll(remaining * 1000):
+            if fd == pidfd:
+                exited = True
+                poller.unregister(pidfd)
+            elif fd == stdin_w:
+                try:
+                    stdin_view = stdin_view[os.write(stdin_w, stdin_view[:65536]):]
+                except BlockingIOError:
+                    continue
+                except BrokenPipeError:
+                    stdin_view = stdin_view[:0]
+                if not stdin_view:
+                    poller.unregister(stdin_w)
+                    os.close(stdin_w)
+                    stdin_w = -1
+            else:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    poller.unregister(fd)
+                    readers.discard(fd)
+                    continue
+                buffers[fd] += chunk
+                if len(buffers[out_r]) + len(buffers[err_r]) > cap or len(buffers[chan_r]) > (64 << 20):
+                    output_limit = True
+        if output_limit:
+            break
+    if timed_out or output_limit:
+        os.kill(pid, signal.SIGKILL)  # PID 1 of its namespace: the kernel kills the whole tree
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - start
+    os.close(pidfd)
+    for fd in fds:
+        if fd in readers:
+            _drain(fd, buffers[fd], cap)
+        os.close(fd)
+    if stdin_w >= 0:
+        os.close(stdin_w)
+    out, err = bytes(buffers[out_r]), bytes(buffers[err_r])
+    truncated = len(out) + len(err) > cap
+    if truncated:
+        out = out[:cap]
+        err = err[: max(0, cap - len(out))]
+    signalled = os.WIFSIGNALED(status)
+    return {
+        "exit_code": None if signalled else os.WEXITSTATUS(status),
+        "signal": os.WTERMSIG(status) if signalled else None,
+        "stdout": _text(out),
+        "stderr": _text(err),
+        "truncated": truncated,
+        "timed_out": timed_out,
+        "output_limit": output_limit,
+        "wall_ms": wall * 1000.0,
+        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000.0,
+        "max_rss_kb": usage.ru_maxrss,
+        "channel": bytes(buffers[chan_r]).decode("utf-8", "surrogateescape"),
+        "setup_error": _text(bytes(buffers[setup_r])) or None,
+    }
+
+
+def _drain(fd: int, buffer: bytearray, cap: int) -> None:
+    """Collect what is left in a pipe after the writers died, without blocking."""
+    os.set_blocking(fd, False)
+    try:
+        while len(buffer) <= cap:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            buffer += chunk
+    except BlockingIOError:
+        pass
+
+
+def _wipe_build() -> None:
+    for root, dirs, files in os.walk("/build", topdown=False):
+        for name in files:
+            os.unlink(os.path.join(root, name))
+        for name in dirs:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                os.unlink(path)
+            else:
+                os.rmdir(path)
+
+
+def _write_build_files(files: dict) -> None:
+    for name, content in files.items():
+        path = os.path.join("/build", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(_bytes(content))
+
+
+def _start_python_program(control_fd: int, source: str, env: dict, state: dict) -> dict:
+    """Fork a parent for one Python program that compiles it once and serves its runs.
+
+    Returns the reply to send from here: to "prepare" on a compile error, else to the final
+    "wipe" (sent once the program parent and all its runs are gone, so nothing is left behind).
+    """
+    status_r, status_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(status_r)
+        try:
+            # compile() runs no program code: it is safe here; a parser crash only loses this fork.
+            state["code"] = compile(source, "main.py", "exec")
+        except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+            import traceback
+            message = "".join(traceback.format_exception_only(exc))
+            os.write(status_w, message.encode("utf-8", "replace")[:65536])
+            os._exit(0)
+        os.write(status_w, b"\0")  # compiled
+        os.close(status_w)
+        os.environ.clear()  # the environment every run of this program sees, set once here
+        os.environ.update(env)
+        sys.argv = ["main.py"]
+        sys.path[:0] = ["/work"]
+        state["stdio"] = _python_stdio()
+        import gc
+        gc.freeze()  # a collection in a run must not touch (and so copy) the parent's objects
+        _serve_loop(control_fd, state, program_parent=True)
+        os._exit(0)
+    os.close(status_w)
+    message = b""
+    while chunk := os.read(status_r, 65536):
+        message += chunk
+    os.close(status_r)
+    if message != b"\0":
+        os.waitpid(pid, 0)
+        reason = message.decode("utf-8", "replace") or "the Python compiler crashed on this program"
+        return {"ok": True, "compile_error": reason}
+    send_frame(control_fd, {"ok": True})
+    _, status = os.waitpid(pid, 0)
+    if status == _EXIT_CHANNEL_CLOSED:
+        os._exit(0)
+    if status != 0:
+        os._exit(70)  # the program parent died: the service sees EOF and restarts the sandbox
+    _wipe_build()
+    return {"ok": True}
+
+
+_EXIT_CHANNEL_CLOSED = 3 << 8  # wait status of a program parent that saw the channel close
+
+
+def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> None:
+    while True:
+        try:
+            request = recv_frame(control_fd)
+        except EOFError:
+            os._exit(3 if program_parent else 0)
+        op = request.get("op")
+        if program_parent and op == "wipe":
+            return  # the zygote answers once this process is gone
+        try:
+            if op == "configure":
+                state["fresh_network"] = bool(request.get("fresh_network", False))
+                reply = {"ok": True}
+            elif op == "prepare" and not program_parent:
+                _wipe_build()
+                _write_build_files(request.get("files") or {})
+                if request.get("python_source") is not None:
+                    reply = _start_python_program(control_fd, request["python_source"], request.get("env") or {}, state)
+                else:
+                    reply = {"ok": True}
+            elif op == "run":
+                reply = _run(request["job"], state)
+            elif op == "wipe":
+                _wipe_build()
+                reply = {"ok": True}
+            else:
+                reply = {"error": f"unexpected op {op!r}"}
+        except Exception as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}"}
+        send_frame(control_fd, reply)
+
+
+def _prepare_parent_mounts() -> None:
+    """Once, in the warm parent: private propagation, and the build seen read-only at /prog."""
+    _mount("none", "/", None, MS_REC | MS_PRIVATE)
+    _mount("/build", "/prog", None, MS_BIND)
+    _mount("none", "/prog", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def serve(control_fd: int) -> None:
+    """Answer requests on the control channel until it closes."""
+    import resource
+
+    # No run can name this process (each has its own PID namespace and /proc); being
+    # non-dumpable also keeps its memory out of reach of anything holding its uid.
+    _prctl(PR_SET_DUMPABLE, 0)
+    _prepare_parent_mounts()
+    try:
+        with open("/proc/sys/user/max_user_namespaces", "w") as fh:
+            fh.write("0")  # no nested user namespaces: shrinks the kernel surface for the runs
+    except OSError:
+        pass
+    state = {
+        "own_pid_ns": os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC),
+        "devnull": os.open("/dev/null", os.O_RDONLY | os.O_CLOEXEC),
+        "fresh_network": False,
+        "code": None,
+        "hard_limits": {which: resource.getrlimit(which)[1] for which in (
+            resource.RLIMIT_CPU, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE, resource.RLIMIT_CORE,
+            resource.RLIMIT_STACK, resource.RLIMIT_NPROC, resource.RLIMIT_DATA)},
+    }
+    import gc
+    gc.collect()
+    gc.freeze()
+    send_frame(control_fd, {"ready": True, "python": sys.version.split()[0]})
+    _serve_loop(control_fd, state)
+
+
+if __name__ == "__main__":
+    # Warm the modules typical programs import, so a run pays for them once, here.
+    import bisect, collections, functools, heapq, itertools, math, re, string, io, types, traceback, resource  # noqa: E401,F401
+    _control = int(sys.argv[1])
+    for _fd in os.listdir("/proc/self/fd"):  # keep nothing the launcher may have leaked
+        if int(_fd) > 2 and int(_fd) != _control:
+            try:
+                os.close(int(_fd))
+            except OSError:
+                pass
+    serve(_control)
