@@ -39,11 +39,16 @@ class Metrics:
             elif status is Status.error:
                 self.errors.labels(verifier).inc(n)
         hits = 0
+        latencies: dict[str, list[float]] = {}
         for v in verdicts:
             if v.cached:
                 hits += 1
             elif v.verifier and v.status is not Status.invalid_input:
-                self.latency.labels(v.verifier).observe(v.elapsed_ms / 1000)
+                latencies.setdefault(v.verifier, []).append(v.elapsed_ms / 1000)
+        for verifier, seconds in latencies.items():
+            histogram = self.latency.labels(verifier)  # one label lookup per verifier, not per item
+            for s in seconds:
+                histogram.observe(s)
         if hits:
             self.cache_hits.inc(hits)
 

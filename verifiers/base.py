@@ -53,13 +53,13 @@ class Verifier(ABC):
 
     def parse_params(self, raw: dict[str, Any] | BaseModel | None) -> BaseModel:
         """Validate options; raises pydantic.ValidationError."""
-        if isinstance(raw, self.Params):
-            return raw
         if not raw:  # most items use the defaults: validate them once
             default = self.__dict__.get("_default_params")
             if default is None:
                 default = self.__dict__["_default_params"] = self.Params.model_validate({})
             return default
+        if not isinstance(raw, dict) and isinstance(raw, self.Params):
+            return raw
         return self.Params.model_validate(raw)
 
     def check_reference(self, reference: Any, params: BaseModel) -> Any:

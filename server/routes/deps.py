@@ -14,8 +14,8 @@ def runtime_of(request: Request) -> ServiceRuntime:
     return request.app.state.runtime
 
 
-async def read_json_body(request: Request, max_bytes: int) -> Any:
-    """The request body as JSON, refusing bodies over `max_bytes` before reading them whole."""
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, refusing bodies over `max_bytes` before reading them whole."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise HTTPException(413, f"request body of {declared} bytes is over the limit max_body_bytes={max_bytes}")
@@ -25,7 +25,16 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
         if size > max_bytes:
             raise HTTPException(413, f"request body is over the limit max_body_bytes={max_bytes}")
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> Any:
     try:
-        return orjson.loads(b"".join(chunks))
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise HTTPException(400, f"request body is not valid UTF-8 JSON: {exc}") from None
+
+
+async def read_json_body(request: Request, max_bytes: int) -> Any:
+    """The request body parsed as JSON (400 if it is not), within `max_bytes` (413 if over)."""
+    return parse_json(await read_body(request, max_bytes))

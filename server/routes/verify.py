@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from verifiers.contract import Item, Status, Verdict
-from server.routes.deps import read_json_body, runtime_of
+from server.routes.deps import parse_json, read_body, runtime_of
 
 router = APIRouter(tags=["verify"])
 
@@ -23,7 +23,7 @@ class VerifyResponse(BaseModel):
 
 
 _item_adapter = TypeAdapter(Item)
-_items_adapter = TypeAdapter(list[Item])
+_request_adapter = TypeAdapter(VerifyRequest)
 _response_adapter = TypeAdapter(VerifyResponse)
 
 
@@ -39,22 +39,24 @@ def _describe(exc: ValidationError) -> str:
     return f"invalid item: {where}: {err['msg']}"
 
 
-def _validate_items(raw_items: list[Any]) -> tuple[list[Item], dict[int, Verdict]]:
-    """Items, plus a verdict for each index that is not a valid item."""
-    try:
-        return _items_adapter.validate_python(raw_items), {}  # one pass in pydantic-core: the common case
-    except ValidationError:
-        pass
+def _parse_item_by_item(body: Any) -> tuple[list[Item], dict[int, Verdict], float | None]:
+    """The slow path, for requests with some bad items: each bad one gets its own verdict."""
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        raise HTTPException(422, 'body must be a JSON object {"items": [...], "timeout_s": optional number}')
+    timeout_s = body.get("timeout_s")
+    if timeout_s is not None and (isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float))
+                                  or timeout_s <= 0):
+        raise HTTPException(422, "timeout_s must be a positive number of seconds")
     items: list[Item] = []
     rejected: dict[int, Verdict] = {}
-    for index, raw in enumerate(raw_items):
+    for index, raw in enumerate(body["items"]):
         try:
             items.append(_item_adapter.validate_python(raw))
         except ValidationError as exc:
             placeholder = _placeholder_item(raw)
             rejected[index] = Verdict.failed(Status.invalid_input, _describe(exc), id=placeholder.id)
             items.append(placeholder)
-    return items, rejected
+    return items, rejected, timeout_s
 
 
 @router.post(
@@ -69,20 +71,17 @@ async def verify(request: Request) -> Response:
     settings = runtime.settings
     if not runtime.executor.ready():
         raise HTTPException(503, "no verifier workers are ready yet", headers={"retry-after": "1"})
-    body = await read_json_body(request, settings.max_body_bytes)
-    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-        raise HTTPException(422, 'body must be a JSON object {"items": [...], "timeout_s": optional number}')
-    raw_items: list[Any] = body["items"]
-    if len(raw_items) > settings.max_items_per_request:
-        raise HTTPException(413, f"{len(raw_items)} items is over the limit "
+    body = await read_body(request, settings.max_body_bytes)
+    try:  # the common case: a valid request, parsed and validated in one pass inside pydantic-core
+        parsed = _request_adapter.validate_json(body)
+        items, rejected, timeout_s = parsed.items, {}, parsed.timeout_s
+    except ValidationError:
+        items, rejected, timeout_s = _parse_item_by_item(parse_json(body))
+    if len(items) > settings.max_items_per_request:
+        raise HTTPException(413, f"{len(items)} items is over the limit "
                                  f"max_items_per_request={settings.max_items_per_request}; split the batch")
-    timeout_s = body.get("timeout_s")
-    if timeout_s is not None and (not isinstance(timeout_s, (int, float)) or timeout_s <= 0):
-        raise HTTPException(422, "timeout_s must be a positive number of seconds")
     if timeout_s is not None and timeout_s > settings.max_timeout_s:
         raise HTTPException(422, f"timeout_s={timeout_s} is over the limit max_timeout_s={settings.max_timeout_s}")
-
-    items, rejected = _validate_items(raw_items)
     valid = [(i, item) for i, item in enumerate(items) if i not in rejected]
     scored = await runtime.scorer.score([item for _, item in valid], timeout_s)
     verdicts: list[Verdict] = [rejected.get(i) for i in range(len(items))]  # type: ignore[misc]
