@@ -1,0 +1,184 @@
+"""The `math` verifier through the public API: §5 failures, hard cases, hostile answers, threads."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import verifiers
+from verifiers import Status
+from verifiers.math_verifier import verify_batch
+
+
+def score(completion: str, reference: str, **params) -> float:
+    verdict = verifiers.verify("math", completion=completion, reference=reference, params=params)
+    assert verdict.status == Status.ok, verdict
+    return verdict.reward
+
+
+# Known Math-Verify mistakes (false positives, then false negatives).
+KNOWN_FAILURES = [
+    ("1-\\frac{1}{e}", "1+\\frac{1}{e}", 0.0),
+    ("1 - \\frac{1}{\\mathrm{e}}", "1 + \\frac{1}{\\mathrm{e}}", 0.0),
+    ("\\frac{1}{2004!}", "\\frac{1}{2006!}", 0.0),
+    ("3x-y+13=0", "3x+4y+14=0", 0.0),
+    ("\\dfrac{\\pi}{2}", "pi/2", 1.0),
+    ("-2\\pi", "-2*pi", 1.0),
+    ("14 - i", "14.0 + -1.0i", 1.0),
+    ("y = 2x + 3", "2x - y + 3 = 0", 1.0),
+    ("2x - y + 3 = 0", "-4x + 2y - 6 = 0", 1.0),
+    ("2^{100}", "2^{100}+1", 0.0),
+]
+
+
+@pytest.mark.parametrize("reference,answer,expected", KNOWN_FAILURES)
+def test_known_math_verify_failures_are_fixed(reference, answer, expected):
+    assert score(f"The answer is $\\boxed{{{answer}}}$", reference) == expected
+
+
+def test_final_box_wins_over_earlier_boxes():
+    completion = "First $\\boxed{3}$ is a step. Then we get more. Therefore $\\boxed{5}$."
+    assert score(completion, "5") == 1.0
+    assert score(completion, "3") == 0.0
+
+
+HARD_CASES = [
+    ("12345678901234567890123456789", "12345678901234567890123456789", 1.0),
+    ("12345678901234567890123456789", "12345678901234567890123456788", 0.0),
+    ("7425000", "7,425,000", 1.0),
+    ("0.5", "\\frac{1}{2}", 1.0),
+    ("\\frac{1}{3}", "0.333", 0.0),
+    ("50\\%", "50", 1.0),
+    ("50\\%", "0.5", 1.0),
+    ("90^\\circ", "90", 1.0),
+    ("90^\\circ", "\\frac{\\pi}{2}", 1.0),
+    ("5", "5 \\text{ cm}", 1.0),
+    ("\\sqrt{2}", "sqrt(2)", 1.0),
+    ("2\\sqrt{2}", "\\sqrt{8}", 1.0),
+    ("3+4i", "4i+3", 1.0),
+    ("(1, 2)", "(2, 1)", 0.0),
+    ("\\{1, 2\\}", "\\{2, 1\\}", 1.0),
+    ("[0, 1) \\cup (2, 3]", "(2,3] \\cup [0,1)", 1.0),
+    ("[0, 1)", "[0, 1]", 0.0),
+    ("\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}", "\\begin{bmatrix}1 & 2 \\\\ 3 & 4\\end{bmatrix}", 1.0),
+    ("\\begin{pmatrix}1 & 2 \\\\ 3 & 4\\end{pmatrix}", "\\begin{pmatrix}1 & 3 \\\\ 2 & 4\\end{pmatrix}", 0.0),
+    ("x^2 + 2x + 1", "(x+1)^2", 1.0),
+    ("x^2 + 2x + 1", "(x-1)^2", 0.0),
+    ("x > 3", "(3, \\infty)", 1.0),
+    ("x \\le 5", "5 \\ge x", 1.0),
+    ("x < 1", "-x > -1", 1.0),
+    ("x < 1", "x > -1", 0.0),
+    ("\\pm 3", "\\{3, -3\\}", 1.0),
+    ("k = 4", "4", 1.0),
+]
+
+
+@pytest.mark.parametrize("reference,answer,expected", HARD_CASES)
+def test_hard_cases(reference, answer, expected):
+    assert score(f"so $\\boxed{{{answer}}}$", reference) == expected
+
+
+def test_choice_letters():
+    assert score("The answer is (B).", "B") == 1.0
+    assert score("The answer is \\boxed{\\text{(C)}}", "(B)") == 0.0
+
+
+def test_reasoning_block_only_the_end_counts():
+    assert score("<think>maybe \\boxed{3}</think> The answer is $\\boxed{4}$", "4") == 1.0
+    assert score("<think>it is \\boxed{4}</think> so \\boxed{3}", "4") == 0.0
+    verdict = verifiers.verify("math", completion="<think>long thought \\boxed{4}", reference="4")
+    assert verdict.status == Status.wrong_format
+
+
+def test_details_say_what_was_extracted_and_from_where():
+    verdict = verifiers.verify("math", completion="Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.",
+                               reference="0.75")
+    assert verdict.reward == 1.0
+    assert verdict.details["source"] == "final_answer"
+    assert verdict.details["extracted"] == "\\frac{3}{4}"
+
+
+def test_missing_answer_is_wrong_format():
+    verdict = verifiers.verify("math", completion="I could not solve this problem.", reference="4")
+    assert verdict.status == Status.wrong_format
+
+
+# Hostile answers: they must earn nothing and cost little.
+@pytest.mark.parametrize("completion,reference", [
+    ("\\boxed{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}", "7"),  # listing many values
+    ("\\boxed{3} or \\boxed{4}", "4"),  # hedging between boxes
+    ("The answer is 3 or 4", "4"),
+    ("\\boxed{9^{9^{9^{9}}}}", "1"),  # power tower
+    ("\\boxed{9^9^9^9}", "1"),
+    ("\\boxed{100000000!}", "1"),  # huge factorial
+    ("\\boxed{" + "(" * 5000 + "1" + ")" * 5000 + "}", "1"),  # deep nesting
+    ("\\boxed{" + "9" * 200_000 + "}", "9"),  # huge number
+    ("Solve $2x + 3 = 7$. So $\\boxed{2x + 3 = 7}$", "x = 2"),  # echoing the question
+    ("\\boxed{x = 2 \\text{ or } x = 3}", "x = 2"),
+])
+def test_hostile_answers_earn_nothing(completion, reference):
+    verdict = verifiers.verify("math", completion=completion, reference=reference)
+    assert verdict.reward == 0.0, verdict
+
+
+def test_identical_power_tower_is_recognised_without_evaluating():
+    assert score("\\boxed{9^{9^{9^{9}}}}", "9^{9^{9^{9}}}") == 1.0
+
+
+def test_interval_reference_does_not_accept_echoed_inequality():
+    assert score("$\\boxed{x \\ge 2}$", "[2, \\infty)") == 0.0
+    assert score("$\\boxed{x \\ge 2}$", "[2, \\infty)", set_relation=True) == 1.0
+    assert score("$\\boxed{[2, \\infty)}$", "x \\ge 2") == 1.0
+
+
+def test_long_completion_is_cut_and_says_so():
+    completion = "blah " * 20_000 + "so \\boxed{42}"
+    verdict = verifiers.verify("math", completion=completion, reference="42")
+    assert verdict.reward == 1.0
+    assert "truncated" in verdict.details
+
+
+def test_params_are_validated():
+    verdict = verifiers.verify("math", completion="\\boxed{1}", reference="1", params={"nope": 1})
+    assert verdict.status == Status.invalid_input
+
+
+def test_extraction_modes():
+    verdict = verifiers.verify("math", completion="The answer is 5", reference="5", params={"extraction": "boxed"})
+    assert verdict.status == Status.wrong_format
+    assert score("5", "5", extraction="whole") == 1.0
+
+
+def test_units_can_be_required():
+    verdict = verifiers.verify("math", completion="\\boxed{5 \\text{ apples}}", reference="5",
+                               params={"allow_units": False})
+    assert verdict.reward == 0.0
+
+
+CASES = [(f"We get $\\boxed{{{a}}}$", r) for r, a, _ in KNOWN_FAILURES + HARD_CASES]
+
+
+def test_same_verdicts_from_threads_and_asyncio():
+    plain = [verifiers.verify("math", completion=c, reference=r).reward for c, r in CASES]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda cr: verifiers.verify("math", completion=cr[0], reference=cr[1]).reward, CASES))
+
+    async def run_async():
+        loop = asyncio.get_running_loop()
+        return await asyncio.gather(*[
+            loop.run_in_executor(None, lambda cr=cr: verifiers.verify("math", completion=cr[0], reference=cr[1]).reward)
+            for cr in CASES])
+
+    assert threaded == plain
+    assert asyncio.run(run_async()) == plain
+
+
+def test_batch_matches_single_items():
+    completions = [c for c, _ in CASES]
+    references = [r for _, r in CASES]
+    batch = verify_batch(completions, references)
+    single = [verifiers.verify("math", completion=c, reference=r) for c, r in CASES]
+    assert [v.reward for v in batch] == [v.reward for v in single]
+    assert all(v.verifier == "math@1" for v in batch)

@@ -1,0 +1,216 @@
+"""Finding the final answer in a completion (or a reference written as a solution).
+
+Sources, tried in order: the last `\\boxed{}`/`\\fbox{}` (with neighbours joined by `and`/`,`),
+"final answer" markers, "the answer is ...", and the last math expression. Only text after a
+closed `</think>` counts; an unclosed `<think>` leaves no answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_THINK_OPEN = re.compile(r"<think(?:ing)?>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
+_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_FINAL_MARKER = re.compile(r"final\s+answer\s*(?:is|:|\*\*|=)*\s*:?\s*", re.IGNORECASE)
+_ANSWER_IS = re.compile(r"(?:the\s+)?answer\s*(?:is|:|=)\s*:?\s*|answer\s*[:：]\s*", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<!\d)\.(?=\s|$)|\.\s*$|\n\s*\n|(?i:\s*I hope)")
+_DISPLAY_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", re.DOTALL)
+_INLINE_SPAN = re.compile(r"(?<![\\\d])\$((?:\\\$|[^$\n])+?)(?<!\\)\$|\\\(((?:[^\\\n]|\\(?!\)))+?)\\\)")
+_BROKEN_INLINE = re.compile(r"(?<!\\)\$[^$]*\n[^$]*(?<!\\)\$|\\\([^\n]*?\n.*?\\\)", re.DOTALL)
+_PLAIN_NUMBER = re.compile(
+    r"(?<![A-Za-z\d.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:[.,]\d+)?(?:/\d+(?:\.\d+)?)?(?:\s*(?:%|percent|pct))?")
+_DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d{1,2}|\d{4,})$|^(-?0),(\d+)$")
+_LAST_IS = re.compile(r"\b(?:is|are|was|equals|be)\b\s*:?", re.IGNORECASE)
+_MATHY_WORDS = re.compile(r"[A-Za-z]{3,}\s+[A-Za-z]{3,}")
+_CONNECTOR_WORDS = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
+_GAP_NOISE = re.compile(r"\\text\{[^{}]*\}|\\q?quad|\\[,;! ]|[\s$.,;:+\-\\]|\\\(|\\\)|\\\[|\\\]")
+
+
+@dataclass
+class Extraction:
+    answer: str | None
+    source: str  # boxed, final_answer, answer_is, last_math, last_number, whole, none
+    parts: int = 1  # how many boxes/spans were joined
+    note: str | None = None
+
+
+def visible_text(text: str, after_reasoning: bool = True) -> tuple[str | None, str | None]:
+    """The part of a completion that may hold the answer, and a note when reasoning decided it."""
+    if not after_reasoning:
+        return text, None
+    closes = list(_THINK_CLOSE.finditer(text))
+    if closes:
+        return text[closes[-1].end():], "answer taken after </think>"
+    if _THINK_OPEN.search(text):
+        return None, "reasoning block never closed"
+    return text, None
+
+
+def boxes(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every \\boxed{}/\\fbox{}; an unclosed last box runs to the end."""
+    found = []
+    for m in _BOX.finditer(text):
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            if text[i] == "{":
+                depth += 1
+            elif text[i] == "}":
+                depth -= 1
+            i += 1
+        content = text[m.end():i - 1] if depth == 0 else text[m.end():]
+        found.append((m.start(), i, content))
+    # Nested boxes: keep the outer ones only.
+    outer = [b for b in found if not any(o[0] < b[0] and b[1] <= o[1] for o in found)]
+    return outer
+
+
+def _joinable(gap: str) -> bool:
+    """Is the text between two boxes a connector ("and", ",", "\\quad", "for part (b) and")?"""
+    if len(gap) > 60:
+        return False
+    rest = _GAP_NOISE.sub(" ", gap)
+    if not rest.strip():
+        return True
+    words = rest.split()
+    return bool(_CONNECTOR_WORDS.search(gap)) and len(words) <= 5
+
+
+def _last_box_group(text: str) -> tuple[str, int] | None:
+    found = boxes(text)
+    if not found:
+        return None
+    group = [found[-1]]
+    for prev in reversed(found[:-1]):
+        if _joinable(text[prev[1]:group[0][0]]):
+            group.insert(0, prev)
+        else:
+            break
+    contents = [c for _, _, c in group]
+    return (contents[0] if len(contents) == 1 else " , ".join(contents)), len(contents)
+
+
+def _clip_sentence(text: str) -> str:
+    m = _SENTENCE_END.search(text)
+    return text[:m.start()] if m else text
+
+
+def _math_spans(text: str) -> list[tuple[int, int, str]]:
+    spans = [(m.start(), m.end(), m.group(1) or m.group(2)) for m in _DISPLAY_SPAN.finditer(text)]
+    masked = _DISPLAY_SPAN.sub(lambda m: " " * len(m.group()), text)
+    masked = _BROKEN_INLINE.sub(lambda m: " " * len(m.group()), masked)
+    spans += [(m.start(), m.end(), m.group(1) or m.group(2)) for m in _INLINE_SPAN.finditer(masked)]
+    return sorted(spans)
+
+
+def _span_group(text: str) -> tuple[str, int] | None:
+    """The last math span, joined with earlier ones when only connectors separate them."""
+    spans = [s for s in _math_spans(text) if s[2].strip()]
+    if not spans:
+        return None
+    group = [spans[-1]]
+    for prev in reversed(spans[:-1]):
+        if _joinable(text[prev[1]:group[0][0]]) and _CONNECTOR_WORDS.search(text[prev[1]:group[0][0]]) or \
+                text[prev[1]:group[0][0]].strip() in (",", ";"):
+            group.insert(0, prev)
+        else:
+            break
+    contents = [c.strip() for _, _, c in group]
+    return (contents[0] if len(contents) == 1 else " , ".join(contents)), len(contents)
+
+
+def _answer_in_snippet(snippet: str) -> str | None:
+    """Inside a marker's sentence ("The largest $n$ is 34"): what follows the last "is", then its math."""
+    snippet = snippet.strip()
+    group = _last_box_group(snippet)
+    if group:
+        return group[0]
+    verbs = list(_LAST_IS.finditer(snippet))
+    if verbs:
+        snippet = snippet[verbs[-1].end():].strip()
+    group = _span_group(snippet)
+    if group:
+        return group[0]
+    snippet = snippet.strip().strip("*").strip()
+    if _MATHY_WORDS.search(snippet):
+        return _last_number(snippet) or snippet
+    return snippet or None
+
+
+def plain_decimal_comma(answer: str) -> str:
+    """`1000,99` and `0,111` written without LaTeX are decimal commas."""
+    m = _DECIMAL_COMMA.match(answer.strip())
+    if not m:
+        return answer
+    whole, frac = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(3), m.group(4))
+    return f"{whole}.{frac}"
+
+
+def _last_number(text: str) -> str | None:
+    matches = list(_PLAIN_NUMBER.finditer(text))
+    return matches[-1].group().strip() if matches else None
+
+
+def extract(text: str, mode: str = "auto") -> Extraction:
+    """Find the answer in visible completion text according to the extraction mode."""
+    if mode == "whole":
+        stripped = text.strip()
+        return Extraction(stripped or None, "whole" if stripped else "none")
+    group = _last_box_group(text)
+    last_box_end = boxes(text)[-1][1] if group else -1
+    final_markers = list(_FINAL_MARKER.finditer(text)) if mode != "boxed" else []
+    # A box counts unless a "final answer" marker comes after it (the box was a step).
+    if group and not (final_markers and final_markers[-1].start() > last_box_end):
+        return Extraction(group[0], "boxed", parts=group[1])
+    if mode == "boxed":
+        return Extraction(None, "none", note="no \\boxed{} answer")
+    for pattern, source in ((_FINAL_MARKER, "final_answer"), (_ANSWER_IS, "answer_is")):
+        matches = list(pattern.finditer(text))
+        if matches and matches[-1].start() > last_box_end:
+            tail = text[matches[-1].end():]
+            snippet = _clip_sentence(tail.lstrip("*: \n"))
+            if not snippet.strip() and "\n" in tail:
+                snippet = tail.strip().split("\n")[0]
+            answer = _answer_in_snippet(snippet)
+            if answer:
+                return Extraction(answer, source)
+    if mode == "marked":
+        return Extraction(None, "none", note="no \\boxed{} or answer marker")
+    group = _span_group(text)
+    spans = _math_spans(text)
+    masked = text
+    for start, end, _ in spans:
+        masked = masked[:start] + " " * (end - start) + masked[end:]
+    masked = _BROKEN_INLINE.sub(lambda m: " " * len(m.group()), masked)
+    numbers = list(_PLAIN_NUMBER.finditer(masked))
+    # The last expression: a math span, unless a plain number comes after it.
+    if group and not (numbers and numbers[-1].start() > spans[-1][1]):
+        return Extraction(group[0], "last_math", parts=group[1])
+    stripped = _BROKEN_INLINE.sub(" ", text).strip()
+    if stripped and len(stripped) <= 80 and "\n" not in stripped and not re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{3,}\s+[A-Za-z]{3,}", stripped):
+        return Extraction(plain_decimal_comma(stripped), "whole")
+    if numbers:
+        return Extraction(plain_decimal_comma(numbers[-1].group().strip()), "last_number")
+    return Extraction(None, "none", note="no answer found")
+
+
+def extract_reference(text: str) -> Extraction:
+    """A reference is usually the bare answer; when it is a worked solution, extract like a completion."""
+    stripped = text.strip()
+    if _BOX.search(stripped):
+        return extract(stripped)
+    spans = _math_spans(stripped)
+    if spans:
+        outside = stripped
+        for start, end, _ in reversed(spans):
+            outside = outside[:start] + outside[end:]
+        if len(outside.strip()) < 40:
+            # "$1$ and $2$ and $3$", "$21,16$ or $11$", "$125$ miles"
+            contents = [c.strip() for _, _, c in spans if c.strip()]
+            joined = " , ".join(contents) if _CONNECTOR_WORDS.search(outside) or "," in outside else " ".join(contents)
+            return Extraction(joined + (" " + outside.strip() if outside.strip() and not _CONNECTOR_WORDS.search(outside) else ""), "reference")
+        return extract(stripped)
+    if len(stripped) > 200:
+        return extract(stripped)
+    return Extraction(plain_decimal_comma(stripped) or None, "reference")
