@@ -55,7 +55,12 @@ class Verifier(ABC):
         """Validate options; raises pydantic.ValidationError."""
         if isinstance(raw, self.Params):
             return raw
-        return self.Params.model_validate(raw or {})
+        if not raw:  # most items use the defaults: validate them once
+            default = self.__dict__.get("_default_params")
+            if default is None:
+                default = self.__dict__["_default_params"] = self.Params.model_validate({})
+            return default
+        return self.Params.model_validate(raw)
 
     def check_reference(self, reference: Any, params: BaseModel) -> Any:
         """Cheap shape check of the reference before any work is queued; raise ValueError if bad."""

@@ -7,12 +7,20 @@ from verifiers.base import Verifier
 
 def builtin_verifiers() -> list[Verifier]:
     # Imported here so that `import verifiers` stays cheap and heavy engines load on first use.
+    from verifiers.choice import ChoiceVerifier
+    from verifiers.composite import CompositeVerifier
     from verifiers.exact import ExactVerifier
+    from verifiers.format import FormatVerifier
     from verifiers.math_verifier import MathVerifier
+    from verifiers.numeric import NumericVerifier
     from verifiers.regex import RegexVerifier
 
     return [
+        ChoiceVerifier(),
+        CompositeVerifier(),
         ExactVerifier(),
+        FormatVerifier(),
         MathVerifier(),
+        NumericVerifier(),
         RegexVerifier(),
     ]

@@ -38,6 +38,7 @@ def parse_spec(spec: str) -> tuple[str, int | None]:
 class Registry:
     def __init__(self, verifiers: Iterable[Verifier | type[Verifier]] = ()) -> None:
         self._by_name: dict[str, dict[int, Verifier]] = {}
+        self._resolved: dict[str, Verifier] = {}  # spec -> verifier, on the hot path of every job
         for v in verifiers:
             self.register(v)
 
@@ -52,9 +53,16 @@ class Registry:
         if version in versions:
             raise DuplicateVerifierError(f"verifier {name}@{version} is already registered")
         versions[version] = instance
+        self._resolved.clear()
         return instance
 
     def resolve(self, spec: str) -> Verifier:
+        found = self._resolved.get(spec)
+        if found is None:
+            found = self._resolved[spec] = self._resolve(spec)
+        return found
+
+    def _resolve(self, spec: str) -> Verifier:
         name, version = parse_spec(spec)
         versions = self._by_name.get(name)
         if not versions:
@@ -115,10 +123,10 @@ class Registry:
 _default: Registry | None = None
 
 
-def default_registry() -> Registry:
-    """Built-in verifiers plus installed plugins, built once per process."""
+def default_registry(reload: bool = False) -> Registry:
+    """Built-in verifiers plus installed plugins, built once per process (again with `reload=True`)."""
     global _default
-    if _default is None:
+    if _default is None or reload:
         from verifiers.builtin import builtin_verifiers
 
         registry = Registry(builtin_verifiers())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -15,22 +15,21 @@ from verifiers.contract import Item, Status, Verdict, completion_text
 from verifiers.registry import Registry, UnknownVerifierError
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Job:
-    """A validated item, ready to run anywhere (it pickles: verifier by spec, params as a model)."""
+    """A validated item, ready to run anywhere (the verifier by spec, params as a model)."""
 
     spec: str
     text: str
     reference: Any
     params: BaseModel
+    raw_params: dict[str, Any] = field(default_factory=dict)  # as sent; cheaper to hash and ship than the model
 
     @property
     def key(self) -> str:
         """Identity of the work: same key, same verdict (for dedup inside a batch and the result cache)."""
         payload = orjson.dumps(
-            [self.spec, self.params.model_dump(mode="json"), self.reference, self.text],
-            option=orjson.OPT_SORT_KEYS,
-            default=str,
+            [self.spec, self.raw_params, self.reference, self.text], option=orjson.OPT_SORT_KEYS, default=str
         )
         return hashlib.blake2b(payload, digest_size=20).hexdigest()
 
@@ -66,7 +65,7 @@ def prepare(item: Item, registry: Registry, max_completion_chars: int | None = N
     except (ValueError, TypeError, ValidationError) as exc:
         return Verdict.failed(Status.invalid_input, f"bad reference for {verifier.spec}: {exc}",
                               id=item.id, verifier=verifier.spec)
-    return Job(spec=verifier.spec, text=text, reference=reference, params=params)
+    return Job(spec=verifier.spec, text=text, reference=reference, params=params, raw_params=item.params)
 
 
 def _stamp(verdict: Verdict, verifier: Verifier, started: float) -> Verdict:

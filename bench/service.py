@@ -1,0 +1,104 @@
+"""Throughput of POST /v1/verify with `exact` items, and single-item latency, against `referee serve`.
+
+    .venv/bin/python -m bench.service [--workers N] [--seconds S]
+
+Starts a real server on a free loopback port, keeps one HTTP connection per client, prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import orjson
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(workers: int | None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--log-level", "warning"]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=os.environ | {"REFEREE_CACHE_ENTRIES": "0"})
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/readyz").status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+def make_body(batch: int, salt: int) -> bytes:
+    # Distinct completions so neither in-batch dedup nor the cache does the work.
+    items = [{"verifier": "exact", "completion": f"answer {salt}-{i}", "reference": f"answer {salt}-{i % 2}"}
+             for i in range(batch)]
+    return orjson.dumps({"items": items})
+
+
+def run_batches(url: str, batch: int, seconds: float, clients: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    done = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        with httpx.Client(base_url=url, timeout=120) as http:
+            salt = index * 1_000_000
+            while time.monotonic() < stop:
+                body = make_body(batch, salt)
+                salt += 1
+                t0 = time.perf_counter()
+                r = http.post("/v1/verify", content=body, headers={"content-type": "application/json"})
+                elapsed = time.perf_counter() - t0
+                assert r.status_code == 200, r.text[:200]
+                with lock:
+                    latencies.append(elapsed)
+                    done[0] += batch
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0] / (time.monotonic() - start), latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    proc, url = start_server(args.workers)
+    try:
+        run_batches(url, 64, 1.0, 1)  # warm up
+        print(f"{'batch':>6} {'clients':>7} {'verdicts/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
+        for batch, clients in ((1, 1), (64, 2), (4096, 2)):
+            rate, lat = run_batches(url, batch, args.seconds, clients)
+            lat.sort()
+            p50 = statistics.median(lat) * 1000
+            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+            print(f"{batch:>6} {clients:>7} {rate:>11,.0f} {p50:>8.2f} {p99:>8.2f}")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""`referee serve`: the API and a local worker pool in one process (no Redis needed)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("serve", help="run the HTTP service with an embedded worker pool")
+    p.add_argument("--host", help="bind address (default 127.0.0.1, or $REFEREE_HOST)")
+    p.add_argument("--port", type=int, help="port (default 8000, or $REFEREE_PORT)")
+    p.add_argument("--workers", type=int, help="verifier worker processes (default: one per core)")
+    p.add_argument("--timeout", type=float, dest="default_timeout_s", help="default per-item deadline, seconds")
+    p.add_argument("--allow-no-auth", action="store_true", default=None,
+                   help="serve on a non-loopback address without API keys")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    overrides = {k: v for k, v in vars(args).items()
+                 if k in Settings.model_fields and v is not None}
+    settings = Settings(**overrides)
+    settings.check_auth_config()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=args.log_level, access_log=False)
+    return 0

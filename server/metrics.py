@@ -1,0 +1,51 @@
+"""Prometheus metrics of one app instance (its own registry, so several apps can share a process)."""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Callable, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from verifiers.contract import Status, Verdict
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+
+
+class Metrics:
+    def __init__(self, worker_restarts: Callable[[], dict[str, int]] | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("referee_requests", "HTTP requests", ["route", "code"], registry=self.registry)
+        self.items = Counter("referee_items", "items scored", ["verifier", "status"], registry=self.registry)
+        self.latency = Histogram("referee_verify_seconds", "time one verifier took on one item", ["verifier"],
+                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.timeouts = Counter("referee_timeouts", "items cut off at their deadline", ["verifier"],
+                                registry=self.registry)
+        self.errors = Counter("referee_errors", "items whose verifier failed", ["verifier"], registry=self.registry)
+        self.cache_hits = Counter("referee_cache_hits", "verdicts served from the result cache",
+                                  registry=self.registry)
+        if worker_restarts is not None:
+            restarts = Gauge("referee_worker_restarts", "worker processes replaced", ["reason"],
+                             registry=self.registry)
+            for reason in ("timeout", "crash"):
+                restarts.labels(reason).set_function(lambda r=reason: worker_restarts().get(r, 0))
+
+    def observe(self, verdicts: Sequence[Verdict]) -> None:
+        tally = Tally((v.verifier or "unknown", v.status) for v in verdicts)
+        for (verifier, status), n in tally.items():
+            self.items.labels(verifier, status.value).inc(n)
+            if status is Status.timeout:
+                self.timeouts.labels(verifier).inc(n)
+            elif status is Status.error:
+                self.errors.labels(verifier).inc(n)
+        hits = 0
+        for v in verdicts:
+            if v.cached:
+                hits += 1
+            elif v.verifier and v.status is not Status.invalid_input:
+                self.latency.labels(v.verifier).observe(v.elapsed_ms / 1000)
+        if hits:
+            self.cache_hits.inc(hits)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

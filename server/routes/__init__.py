@@ -1,0 +1,7 @@
+"""HTTP route modules; each exposes `router = fastapi.APIRouter()`. Listed here to be mounted."""
+
+ROUTE_MODULES = [
+    "health",
+    "registry",
+    "verify",
+]

@@ -1,0 +1,31 @@
+"""Shared pieces of route handlers: the runtime, size-limited bodies, limit errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import HTTPException, Request
+
+from server.runtime import ServiceRuntime
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime
+
+
+async def read_json_body(request: Request, max_bytes: int) -> Any:
+    """The request body as JSON, refusing bodies over `max_bytes` before reading them whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise HTTPException(413, f"request body of {declared} bytes is over the limit max_body_bytes={max_bytes}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise HTTPException(413, f"request body is over the limit max_body_bytes={max_bytes}")
+        chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        raise HTTPException(400, f"request body is not valid UTF-8 JSON: {exc}") from None

@@ -1,0 +1,80 @@
+"""`POST /v1/verify`: score a batch of items, answering one verdict per item in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from verifiers.contract import Item, Status, Verdict
+from server.routes.deps import read_json_body, runtime_of
+
+router = APIRouter(tags=["verify"])
+
+
+class VerifyRequest(BaseModel):
+    items: list[Item]
+    timeout_s: float | None = Field(None, gt=0, description="per-item deadline in seconds (server default if absent)")
+
+
+class VerifyResponse(BaseModel):
+    verdicts: list[Verdict]
+
+
+_item_adapter = TypeAdapter(Item)
+_response_adapter = TypeAdapter(VerifyResponse)
+
+
+def _placeholder_item(raw: Any) -> Item:
+    """Stands in for an item that failed validation, so the batch keeps its order."""
+    item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), (str, int)) else None
+    return Item(id=item_id, verifier="", completion="")
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "item"
+    return f"invalid item: {where}: {err['msg']}"
+
+
+@router.post(
+    "/v1/verify",
+    response_model=VerifyResponse,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": VerifyRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+)
+async def verify(request: Request) -> Response:
+    """Score `items`; a bad item gets a verdict with status `invalid_input`, the rest are scored."""
+    runtime = runtime_of(request)
+    settings = runtime.settings
+    body = await read_json_body(request, settings.max_body_bytes)
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        raise HTTPException(422, 'body must be a JSON object {"items": [...], "timeout_s": optional number}')
+    raw_items: list[Any] = body["items"]
+    if len(raw_items) > settings.max_items_per_request:
+        raise HTTPException(413, f"{len(raw_items)} items is over the limit "
+                                 f"max_items_per_request={settings.max_items_per_request}; split the batch")
+    timeout_s = body.get("timeout_s")
+    if timeout_s is not None and (not isinstance(timeout_s, (int, float)) or timeout_s <= 0):
+        raise HTTPException(422, "timeout_s must be a positive number of seconds")
+    if timeout_s is not None and timeout_s > settings.max_timeout_s:
+        raise HTTPException(422, f"timeout_s={timeout_s} is over the limit max_timeout_s={settings.max_timeout_s}")
+
+    items: list[Item] = []
+    rejected: dict[int, Verdict] = {}
+    for index, raw in enumerate(raw_items):
+        try:
+            items.append(_item_adapter.validate_python(raw))
+        except ValidationError as exc:
+            placeholder = _placeholder_item(raw)
+            rejected[index] = Verdict.failed(Status.invalid_input, _describe(exc), id=placeholder.id)
+            items.append(placeholder)
+    valid = [(i, item) for i, item in enumerate(items) if i not in rejected]
+    scored = await runtime.scorer.score([item for _, item in valid], timeout_s)
+    verdicts: list[Verdict] = [rejected.get(i) for i in range(len(items))]  # type: ignore[misc]
+    for (index, _), verdict in zip(valid, scored):
+        verdicts[index] = verdict
+    runtime.metrics.observe(verdicts)
+    return Response(_response_adapter.dump_json(VerifyResponse.model_construct(verdicts=verdicts)),
+                    media_type="application/json")

@@ -1,0 +1,35 @@
+"""What one running service holds: settings, registry, executor, cache, scorer, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from verifiers.registry import Registry, default_registry
+from verifiers.runtime import Executor, MemoryLRUCache, ProcessPool, Scorer
+
+from server.metrics import Metrics
+from server.settings import Settings
+
+
+@dataclass
+class ServiceRuntime:
+    settings: Settings
+    registry: Registry
+    executor: Executor
+    scorer: Scorer
+    metrics: Metrics
+    api_keys: frozenset[str]
+
+    @classmethod
+    def embedded(cls, settings: Settings, registry: Registry | None = None) -> ServiceRuntime:
+        """The single-host default: a local process pool and an in-memory result cache."""
+        registry = registry or default_registry()
+        pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb)
+        scorer = Scorer(
+            registry,
+            pool,
+            MemoryLRUCache(settings.cache_entries),
+            default_timeout_s=settings.default_timeout_s,
+            max_completion_chars=settings.max_completion_chars,
+        )
+        return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts), settings.keys())

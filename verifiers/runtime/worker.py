@@ -1,0 +1,80 @@
+"""The loop a pool worker process runs: receive a chunk of jobs, stream back verdicts.
+
+Wire format (kept to plain tuples and dicts: pickling pydantic models costs ~10x more):
+  chunk  = [(slot, spec, text, reference, params_dict, timeout_s), ...]
+  reply  = [(slot, verdict_fields_dict), ...]   flushed every FLUSH_EVERY_S or at chunk end,
+so the parent always knows, within FLUSH_EVERY_S, which job a worker is on.
+"""
+
+from __future__ import annotations
+
+import resource
+import signal
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from verifiers.base import Context
+from verifiers.registry import Registry, default_registry
+from verifiers.scoring import Job, score_prepared
+
+FLUSH_EVERY_S = 0.002
+
+WireJob = tuple[int, str, str, Any, dict[str, Any], float]
+
+
+def to_wire(slot: int, job: Job, timeout_s: float) -> WireJob:
+    return (slot, job.spec, job.text, job.reference, job.raw_params, timeout_s)
+
+
+class _ParamsCache:
+    """Most jobs of a batch share their params: validate each distinct set once per process."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._models: dict[tuple[str, bytes], BaseModel] = {}
+
+    def get(self, spec: str, raw: dict[str, Any]) -> BaseModel:
+        key = (spec, orjson.dumps(raw, option=orjson.OPT_SORT_KEYS, default=str))
+        model = self._models.get(key)
+        if model is None:
+            if len(self._models) > 10_000:
+                self._models.clear()
+            model = self._models[key] = self.registry.resolve(spec).parse_params(raw)
+        return model
+
+
+def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    if memory_limit_bytes:
+        # A runaway verifier gets MemoryError (an `error` verdict) instead of starving the host.
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+    registry = default_registry()
+    params_cache = _ParamsCache(registry)
+    while True:
+        try:
+            chunk: list[WireJob] | None = conn.recv()
+        except (EOFError, OSError):
+            return
+        if chunk is None:
+            return
+        out: list[tuple[int, dict[str, Any]]] = []
+        last_flush = time.monotonic()
+        for slot, spec, text, reference, raw_params, timeout_s in chunk:
+            ctx = Context(registry=registry, deadline=time.monotonic() + timeout_s)
+            job = Job(spec, text, reference, params_cache.get(spec, raw_params), raw_params)
+            out.append((slot, dict(score_prepared(job, ctx))))
+            now = time.monotonic()
+            if now - last_flush >= FLUSH_EVERY_S:
+                conn.send(out)
+                out, last_flush = [], now
+        if out:
+            conn.send(out)
+
+
+def preload() -> None:
+    """Imported once in the fork server so that every worker starts with the registry warm."""
+    default_registry()
