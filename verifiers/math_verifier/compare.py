@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from verifiers.math_verifier import limits
 from verifiers.math_verifier.params import MathParams
 from verifiers.math_verifier.values import (Choice, FiniteSet, Interval, Listing, Matrix, Relation, Scalar, SetOf,
                                             Text, Tuple, Value)
@@ -98,10 +99,23 @@ def exprs_equal(a: sympy.Basic, b: sympy.Basic, approx: bool, params: MathParams
     raise Undecided("could not evaluate at test points")
 
 
+def _terminating(expr: sympy.Basic) -> bool:
+    """A rational with a finite decimal expansion (denominator 2^a 5^b)."""
+    if not expr.is_Rational:
+        return False
+    q = int(expr.q)
+    for p in (2, 5):
+        while q % p == 0:
+            q //= p
+    return q == 1
+
+
 def scalars_equal(ref: Scalar, ans: Scalar, params: MathParams) -> bool:
     if ref.huge or ans.huge:
-        raise Undecided("value too large to evaluate")
-    approx = ref.approx or ans.approx
+        raise limits.TooCostly("value too large to evaluate exactly")
+    # A decimal answer is an approximation only of a value it cannot write exactly (1/3, pi):
+    # against 2.5 or 80220828, "2.4999999" and "80220828.5" are simply different numbers.
+    approx = ref.approx or (ans.approx and not _terminating(ref.expr))
     a, b = ref.expr, ans.expr
     candidates = [b]
     if ref.percent != ans.percent:  # 28% vs 0.28; 28% vs 28 is handled by the first candidate

@@ -75,6 +75,8 @@ def decide(reference: str, answer: str, params: MathParams) -> Decision:
                         parsed=describe(ans.value))
     try:
         equal = values_equal(ref.parsed.value, ans.value, params)
+    except limits.TooCostly as exc:
+        return Decision(False, "too_costly", f"answer not evaluated: {exc}", parsed=describe(ans.value))
     except Undecided as exc:
         return _fallback(ref, answer, params, str(exc), parsed=describe(ans.value))
     except (TypeError, ValueError, ZeroDivisionError, RecursionError) as exc:

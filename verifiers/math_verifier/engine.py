@@ -13,6 +13,8 @@ import math
 from functools import lru_cache
 from typing import Any
 
+import math_verify  # imported with the verifier so that worker fork servers start with it loaded
+
 from verifiers.math_verifier import limits
 
 
@@ -25,10 +27,7 @@ for _name in ("math_verify.parser", "math_verify.grader"):
     logging.getLogger(_name).addFilter(_DropTimeoutDisabledWarning())
 
 
-@lru_cache(maxsize=1)
 def _math_verify() -> Any:
-    import math_verify  # heavy (sympy + antlr): imported on first fallback only
-
     return math_verify
 
 

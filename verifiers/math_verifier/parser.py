@@ -371,7 +371,7 @@ class _Parser:
                 self.expect("close", "]")
                 radicand = self.scalar(self.command_argument())
                 return self.wrap(self.build_root(radicand, index))
-            return self.wrap(self.build_sqrt(self.scalar(self.command_argument())))
+            return self.wrap(self.build_sqrt(self.scalar(self.command_argument(whole_number=True))))
         if name == "pi":
             return self.wrap(sympy.pi)
         if name in ("infty", "infin"):
@@ -389,13 +389,13 @@ class _Parser:
             return self.wrap(sympy.Symbol(symbol_name))
         raise ParseError(f"unsupported command \\{name}")
 
-    def command_argument(self) -> Value:
+    def command_argument(self, whole_number: bool = False) -> Value:
         if self.at("open", "{"):
             return self.group("{", "}")
         tok = self.take()
-        if tok.kind == "num":  # \frac13: one digit per argument
+        if tok.kind == "num":  # \frac13: one digit per argument; \sqrt 11 is read as the root of 11
             digits = tok.value
-            if len(digits) > 1 and digits.isdigit():
+            if len(digits) > 1 and digits.isdigit() and not whole_number:
                 self.tokens.insert(self.pos, Token("num", digits[1:]))
                 digits = digits[0]
             value, approx = _number(digits)
@@ -466,9 +466,11 @@ class _Parser:
         if self.huge_marker(base) or self.huge_marker(exponent):
             return self.mark_huge()
         if exponent.is_Integer and base.is_Rational:
+            if abs(int(exponent)) > 10 ** 7 and abs(base) != 1 and base != 0:
+                return self.mark_huge()
             digits = max(limits.integer_power_digits(int(base.p), int(exponent)),
                          limits.integer_power_digits(int(base.q), int(exponent)))
-            if abs(int(exponent)) > 10 ** 7 or digits > limits.MAX_DIGITS:
+            if digits > limits.MAX_DIGITS:
                 return self.mark_huge()
         elif exponent.is_number and exponent.is_real and (exponent.is_Integer or exponent.is_Rational):
             if abs(exponent) > 10_000 and not base.free_symbols:
