@@ -182,3 +182,42 @@ def test_batch_matches_single_items():
     single = [verifiers.verify("math", completion=c, reference=r) for c, r in CASES]
     assert [v.reward for v in batch] == [v.reward for v in single]
     assert all(v.verifier == "math@1" for v in batch)
+
+
+def test_several_different_boxes_can_be_rejected_as_hedging():
+    completion = "Maybe $\\boxed{3}$. Let me reconsider the problem carefully. So $\\boxed{5}$."
+    assert score(completion, "5") == 1.0
+    verdict = verifiers.verify("math", completion=completion, reference="5", params={"several_boxed": "reject"})
+    assert verdict.reward == 0.0 and verdict.details["earlier_boxes"] == ["3"]
+    assert score("$\\boxed{5}$ and again $\\boxed{5}$", "5", several_boxed="reject") == 1.0
+
+
+def test_each_reference_is_parsed_once_per_process():
+    from verifiers.math_verifier.decide import decide, reference_for
+
+    reference = "\\frac{1234}{4321}"
+    before_refs, before_decisions = reference_for.cache_info(), decide.cache_info()
+    completions = [f"so $\\boxed{{{a}}}$" for a in ["\\frac{1234}{4321}", "1234/4321", "7", "7", "1234/4321"] * 4]
+    verdicts = verify_batch(completions, reference)
+    assert [v.reward for v in verdicts] == [1.0, 1.0, 0.0, 0.0, 1.0] * 4
+    assert reference_for.cache_info().misses - before_refs.misses == 1
+    assert decide.cache_info().misses - before_decisions.misses == 3  # three distinct extracted answers
+
+
+def test_references_as_numbers_and_bad_references():
+    assert verifiers.verify("math", completion="\\boxed{42}", reference=42).reward == 1.0
+    assert verifiers.verify("math", completion="\\boxed{0.25}", reference=0.25).reward == 1.0
+    assert verifiers.verify("math", completion="\\boxed{1}", reference="").status == Status.invalid_input
+    assert verifiers.verify("math", completion="\\boxed{1}", reference=None).status == Status.invalid_input
+
+
+@pytest.mark.parametrize("reference,answer,expected", [
+    ("\\sqrt{2}", "\\sqrt{2} + 10^{-60}", 0.0),  # agrees to 60 digits, still a different number
+    ("\\pi", "\\pi + \\frac{1}{10^{45}}", 0.0),
+    ("\\sqrt{2} + \\sqrt{3}", "\\sqrt{5 + 2\\sqrt{6}}", 1.0),  # equal, proved
+    ("x^2 - 1", "(x-1)(x+1) + \\frac{1}{10^{50}}", 0.0),
+    ("\\frac{x^2-1}{x-1}", "x+1", 1.0),
+    ("\\sin^2 x + \\cos^2 x", "1", 1.0),
+])
+def test_exact_values_are_never_equal_by_closeness(reference, answer, expected):
+    assert score(f"$\\boxed{{{answer}}}$", reference) == expected

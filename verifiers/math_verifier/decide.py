@@ -16,7 +16,7 @@ from verifiers.math_verifier.engine import engine_equal
 from verifiers.math_verifier.extraction import extract_reference
 from verifiers.math_verifier.params import MathParams
 from verifiers.math_verifier.parser import ParseError, UnitsNotAllowed, choice_letter, parse_answer
-from verifiers.math_verifier.values import Choice, Parsed, describe
+from verifiers.math_verifier.values import Choice, Parsed, Text, describe
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ def decide(reference: str, answer: str, params: MathParams) -> Decision:
         return Decision(True, "identical", parsed=describe(ans.value), notes=tuple(ans.notes))
     if ref.parsed is None:
         return _fallback(ref, answer, params, f"reference: {ref.problem}")
+    if isinstance(ans.value, Text) and not isinstance(ref.parsed.value, Text):
+        return Decision(None, "unparsed", "the answer is words where a mathematical value is expected")
     if is_hedge(ref.parsed.value, ans.value) and not values_equal(ref.parsed.value, ans.value, params):
         return Decision(False, "hedged", "several answers given where one value is expected",
                         parsed=describe(ans.value))

@@ -34,6 +34,7 @@ class Extraction:
     source: str  # boxed, final_answer, answer_is, last_math, last_number, whole, none
     parts: int = 1  # how many boxes/spans were joined
     note: str | None = None
+    other_boxes: tuple[str, ...] = ()  # contents of earlier boxes not joined into the answer
 
 
 def visible_text(text: str, after_reasoning: bool = True) -> tuple[str | None, str | None]:
@@ -162,7 +163,10 @@ def extract(text: str, mode: str = "auto") -> Extraction:
     final_markers = list(_FINAL_MARKER.finditer(text)) if mode != "boxed" else []
     # A box counts unless a "final answer" marker comes after it (the box was a step).
     if group and not (final_markers and final_markers[-1].start() > last_box_end):
-        return Extraction(group[0], "boxed", parts=group[1])
+        every = boxes(text)
+        chosen = {"".join(c.split()) for _, _, c in every[len(every) - group[1]:]}
+        others = tuple(dict.fromkeys(c for _, _, c in every[:len(every) - group[1]] if "".join(c.split()) not in chosen))
+        return Extraction(group[0], "boxed", parts=group[1], other_boxes=others)
     if mode == "boxed":
         return Extraction(None, "none", note="no \\boxed{} answer")
     for pattern, source in ((_FINAL_MARKER, "final_answer"), (_ANSWER_IS, "answer_is")):

@@ -18,6 +18,9 @@ class MathParams(BaseModel):
         "then 'the answer is', then the last math expression; `boxed` = only \\boxed{}; `marked` = \\boxed{} "
         "or an explicit answer marker; `whole` = the whole completion is the answer",
     )
+    several_boxed: Literal["last", "reject"] = Field(
+        "last", description="several different \\boxed{} answers that are not one joined list ('\\boxed{3} ... "
+        "\\boxed{5}'): `last` scores the last one (earlier boxes were steps), `reject` scores 0 as hedging")
     after_reasoning: bool = Field(True, description="only text after a closed </think> block counts; "
                                   "an unclosed <think> block means no answer")
     tolerance: float = Field(1e-6, ge=0.0, le=0.5, description="relative tolerance, used only when one side "

@@ -34,6 +34,8 @@ class MathVerifier(Verifier):
         return reference_text(reference)
 
     def verify(self, completion: str, reference: Any, params: MathParams, ctx: Context | None = None) -> Verdict:
+        if ctx is not None and ctx.remaining() <= 0:
+            return Verdict.failed(Status.timeout, "deadline passed before scoring started")
         return score_completion(completion, reference_text(reference), params)
 
 
@@ -55,6 +57,11 @@ def score_completion(completion: str, reference: str, params: MathParams) -> Ver
     details["extracted"] = found.answer[:500]
     if found.parts > 1:
         details["joined_parts"] = found.parts
+    if found.other_boxes:
+        details["earlier_boxes"] = [b[:100] for b in found.other_boxes[:5]]
+        if params.several_boxed == "reject":
+            details["reason"] = "several different boxed answers"
+            return Verdict.scored(0.0, details=details, components={"correct": 0.0})
     decision = decide(reference, found.answer, params)
     details["method"] = decision.method
     if decision.parsed is not None:
