@@ -221,3 +221,50 @@ def test_references_as_numbers_and_bad_references():
 ])
 def test_exact_values_are_never_equal_by_closeness(reference, answer, expected):
     assert score(f"$\\boxed{{{answer}}}$", reference) == expected
+
+
+@pytest.mark.parametrize("completion,reference", [
+    ("Natalia sold 48/2 = 24 clips in May.\n#### 72", "72"),
+    ("so the result is \\boxed 5.", "5"),
+    ("**Answer:** $\\frac{3}{4}$", "0.75"),
+    ("The answer is: $x = 4$.", "4"),
+    ("Thus the final answer is 1,234.", "1234"),
+    ("Therefore, $n = 12$ is the smallest such integer.", "12"),
+    ("$$\\boxed{\\text{(D)}}$$", "D"),
+    ("The correct option is (C).", "C"),
+    ("Hence $a+b = \\boxed{17}$ and we are done.", "17"),
+    ("So the total cost is \\$18.50.", "18.5"),
+    ("we find $x \\in (-\\infty, 2] \\cup [5, \\infty)$", "(-\\infty,2]\\cup[5,\\infty)"),
+    ("So $f^{-1}(x) = \\frac{x-3}{2}$", "\\frac{x-3}{2}"),
+    ("\\boxed{1.5\\times 10^{3}}", "1500"),
+    ("\\boxed{e^{i\\pi}}", "-1"),
+    ("\\boxed{\\log_2 8}", "3"),
+    ("\\boxed{\\binom{5}{2}}", "10"),
+    ("\\boxed{\\emptyset}", "\\varnothing"),
+    ("\\boxed{x=2, y=3}", "(2,3)"),
+    ("\\boxed{0.1\\overline{6}}", "\\frac16"),
+    ("\\boxed{\\left\\lfloor 3.7 \\right\\rfloor}", "3"),
+    ("\\boxed{(-\\infty, 3)}", "x<3"),
+])
+def test_answer_formats(completion, reference):
+    assert score(completion, reference) == 1.0
+
+
+HOSTILE_TEXTS = {
+    "unclosed boxes": "\\boxed{" * 7000,
+    "unclosed display math": "\\[" * 20000,
+    "inline math over lines": "\\(\n" * 15000,
+    "dollar signs": "$" * 49000,
+    "nested boxes": "\\boxed{" * 3000 + "}" * 3000,
+    "many spans": "$x$ and \\( y \\) " * 2500,
+    "braces": "{" * 49000,
+    "markers": "final answer " * 3500,
+}
+
+
+@pytest.mark.timeout(120)  # a hang guard: each of these runs in milliseconds, a quadratic scan in minutes
+@pytest.mark.parametrize("name", sorted(HOSTILE_TEXTS))
+def test_hostile_texts_earn_nothing_and_do_not_hang(name):
+    verdict = verifiers.verify("math", completion=HOSTILE_TEXTS[name], reference="1")
+    assert verdict.reward == 0.0
+    assert verdict.status in (Status.ok, Status.wrong_format)

@@ -206,9 +206,10 @@ def assigned_value(value: Value) -> Value | None:
     lhs, rhs = value.parts
     if _constant(rhs):
         return rhs
-    # y_1 = 3x^2 + 1: a named expression (the name does not occur on the right).
-    if isinstance(lhs, Scalar) and lhs.expr.is_Symbol and isinstance(rhs, Scalar) \
-            and lhs.expr not in rhs.expr.free_symbols and "_" in lhs.expr.name:
+    # y = 3x^2 + 1, f(x) = 2x + 1: a named expression (the name does not occur on the right).
+    if isinstance(lhs, Scalar) and isinstance(rhs, Scalar) and (
+            lhs.expr.is_Symbol and lhs.expr not in rhs.expr.free_symbols
+            or isinstance(lhs.expr, sympy.core.function.AppliedUndef) and not rhs.expr.has(lhs.expr.func)):
         return rhs
     return None
 

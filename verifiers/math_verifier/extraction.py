@@ -13,12 +13,14 @@ from dataclasses import dataclass
 _THINK_OPEN = re.compile(r"<think(?:ing)?>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_FINAL_MARKER = re.compile(r"final\s+answer\s*(?:is|:|\*\*|=)*\s*:?\s*", re.IGNORECASE)
+_FINAL_MARKER = re.compile(r"final\s+answer\s*(?:is|:|\*\*|=)*\s*:?\s*|^\s*####\s*", re.IGNORECASE | re.MULTILINE)
+_BARE_BOX = re.compile(r"\\boxed\s+([^\s{$][^\s$]*)")
+_CHOICE = re.compile(r"\(([A-J])\)|\b(?:answer|option|choice)\s*(?:is|:)?\s*:?\s*\(?([A-J])\b\)?")
 _ANSWER_IS = re.compile(r"(?:the\s+)?answer\s*(?:is|:|=)\s*:?\s*|answer\s*[:：]\s*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<!\d)\.(?=\s|$)|\.\s*$|\n\s*\n|(?i:\s*I hope)")
-_DISPLAY_SPAN = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", re.DOTALL)
-_INLINE_SPAN = re.compile(r"(?<![\\\d])\$((?:\\\$|[^$\n])+?)(?<!\\)\$|\\\(((?:[^\\\n]|\\(?!\)))+?)\\\)")
-_BROKEN_INLINE = re.compile(r"(?<!\\)\$[^$]*\n[^$]*(?<!\\)\$|\\\([^\n]*?\n.*?\\\)", re.DOTALL)
+_DELIMITER = re.compile(r"(?<!\\)\$\$|\\\[|\\\]|\\\(|\\\)|(?<!\\)\$")
+_BRACE_OR_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{|\{|\}")
+MAX_GROUP = 50  # boxes or spans joined into one answer
 _PLAIN_NUMBER = re.compile(
     r"(?<![A-Za-z\d.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:[.,]\d+)?(?:/\d+(?:\.\d+)?)?(?:\s*(?:%|percent|pct))?")
 _DECIMAL_COMMA = re.compile(r"^(-?\d+),(\d{1,2}|\d{4,})$|^(-?0),(\d+)$")
@@ -49,22 +51,39 @@ def visible_text(text: str, after_reasoning: bool = True) -> tuple[str | None, s
     return text, None
 
 
+def extract_choice(text: str) -> str | None:
+    """The last multiple-choice letter named in the text: `(C)`, `answer is C`, `option: B`."""
+    found = list(_CHOICE.finditer(text))
+    return (found[-1].group(1) or found[-1].group(2)) if found else None
+
+
+def _bare_boxes(text: str) -> str:
+    """`\\boxed 5` (no braces) as `\\boxed{5}`."""
+    return _BARE_BOX.sub(lambda m: "\\boxed{" + m.group(1).rstrip(".,;") + "}", text) if "\\boxed " in text else text
+
+
 def boxes(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, content) of every \\boxed{}/\\fbox{}; an unclosed last box runs to the end."""
-    found = []
-    for m in _BOX.finditer(text):
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            if text[i] == "{":
-                depth += 1
-            elif text[i] == "}":
-                depth -= 1
-            i += 1
-        content = text[m.end():i - 1] if depth == 0 else text[m.end():]
-        found.append((m.start(), i, content))
-    # Nested boxes: keep the outer ones only.
-    outer = [b for b in found if not any(o[0] < b[0] and b[1] <= o[1] for o in found)]
-    return outer
+    """(start, end, content) of every outermost \\boxed{}/\\fbox{}; an unclosed last box runs to the end.
+
+    One pass over the braces, so ten thousand unclosed boxes cost no more than one.
+    """
+    found: list[tuple[int, int, str]] = []
+    depth = 0
+    open_at: tuple[int, int, int] | None = None  # (box start, content start, depth outside it)
+    for m in _BRACE_OR_BOX.finditer(text):
+        token = m.group()
+        if token == "}":
+            depth = max(0, depth - 1)
+            if open_at is not None and depth == open_at[2]:
+                found.append((open_at[0], m.end(), text[open_at[1]:m.start()]))
+                open_at = None
+            continue
+        if token != "{" and open_at is None:
+            open_at = (m.start(), m.end(), depth)
+        depth += 1
+    if open_at is not None:
+        found.append((open_at[0], len(text), text[open_at[1]:]))
+    return found
 
 
 def _joinable(gap: str) -> bool:
@@ -83,7 +102,7 @@ def _last_box_group(text: str) -> tuple[str, int] | None:
     if not found:
         return None
     group = [found[-1]]
-    for prev in reversed(found[:-1]):
+    for prev in reversed(found[max(0, len(found) - MAX_GROUP):-1]):
         if _joinable(text[prev[1]:group[0][0]]):
             group.insert(0, prev)
         else:
@@ -97,12 +116,45 @@ def _clip_sentence(text: str) -> str:
     return text[:m.start()] if m else text
 
 
+def _scan_math(text: str) -> tuple[list[tuple[int, int, str]], list[tuple[int, int]]]:
+    """Math spans ($$..$$, \\[..\\], $..$, \\(..\\)) and broken inline spans (an inline span over a
+    line break is not math), found in one left-to-right pass over the delimiters."""
+    spans: list[tuple[int, int, str]] = []
+    broken: list[tuple[int, int]] = []
+    closer_of = {"$$": "$$", "\\[": "\\]", "\\(": "\\)", "$": "$"}
+    opened: tuple[str, int] | None = None
+    for m in _DELIMITER.finditer(text):
+        token, start = m.group(), m.start()
+        if opened is None:
+            if token in closer_of and not (token == "$" and start > 0 and text[start - 1].isdigit()):
+                opened = (token, m.end())
+            continue
+        kind, content_start = opened
+        if token != closer_of[kind]:
+            continue
+        content = text[content_start:start]
+        if kind in ("$", "\\(") and "\n" in content:
+            broken.append((content_start - len(kind), m.end()))
+        else:
+            spans.append((content_start - len(kind), m.end(), content))
+        opened = None
+    return spans, broken
+
+
 def _math_spans(text: str) -> list[tuple[int, int, str]]:
-    spans = [(m.start(), m.end(), m.group(1) or m.group(2)) for m in _DISPLAY_SPAN.finditer(text)]
-    masked = _DISPLAY_SPAN.sub(lambda m: " " * len(m.group()), text)
-    masked = _BROKEN_INLINE.sub(lambda m: " " * len(m.group()), masked)
-    spans += [(m.start(), m.end(), m.group(1) or m.group(2)) for m in _INLINE_SPAN.finditer(masked)]
-    return sorted(spans)
+    return _scan_math(text)[0]
+
+
+def _blank(text: str, regions: list[tuple[int, int]]) -> str:
+    if not regions:
+        return text
+    parts, last = [], 0
+    for start, end in regions:
+        parts.append(text[last:start])
+        parts.append(" " * (end - start))
+        last = end
+    parts.append(text[last:])
+    return "".join(parts)
 
 
 def _span_group(text: str) -> tuple[str, int] | None:
@@ -111,7 +163,7 @@ def _span_group(text: str) -> tuple[str, int] | None:
     if not spans:
         return None
     group = [spans[-1]]
-    for prev in reversed(spans[:-1]):
+    for prev in reversed(spans[max(0, len(spans) - MAX_GROUP):-1]):
         if _joinable(text[prev[1]:group[0][0]]) and _CONNECTOR_WORDS.search(text[prev[1]:group[0][0]]) or \
                 text[prev[1]:group[0][0]].strip() in (",", ";"):
             group.insert(0, prev)
@@ -158,6 +210,7 @@ def extract(text: str, mode: str = "auto") -> Extraction:
     if mode == "whole":
         stripped = text.strip()
         return Extraction(stripped or None, "whole" if stripped else "none")
+    text = _bare_boxes(text)
     group = _last_box_group(text)
     last_box_end = boxes(text)[-1][1] if group else -1
     final_markers = list(_FINAL_MARKER.finditer(text)) if mode != "boxed" else []
@@ -182,16 +235,13 @@ def extract(text: str, mode: str = "auto") -> Extraction:
     if mode == "marked":
         return Extraction(None, "none", note="no \\boxed{} or answer marker")
     group = _span_group(text)
-    spans = _math_spans(text)
-    masked = text
-    for start, end, _ in spans:
-        masked = masked[:start] + " " * (end - start) + masked[end:]
-    masked = _BROKEN_INLINE.sub(lambda m: " " * len(m.group()), masked)
+    spans, broken = _scan_math(text)
+    masked = _blank(text, sorted([(a, b) for a, b, _ in spans] + broken))
     numbers = list(_PLAIN_NUMBER.finditer(masked))
     # The last expression: a math span, unless a plain number comes after it.
     if group and not (numbers and numbers[-1].start() > spans[-1][1]):
         return Extraction(group[0], "last_math", parts=group[1])
-    stripped = _BROKEN_INLINE.sub(" ", text).strip()
+    stripped = _blank(text, broken).strip()
     if stripped and len(stripped) <= 80 and "\n" not in stripped and not re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{3,}\s+[A-Za-z]{3,}", stripped):
         return Extraction(plain_decimal_comma(stripped), "whole")
     if numbers:

@@ -63,6 +63,20 @@ class Normalised:
     degrees: bool = False
 
 
+_REPEATING = re.compile(r"(\d*)\.(\d*)\\overline\{(\d+)\}")
+_FUNCTION_INVERSE = re.compile(r"(?<![A-Za-z\\])([fghFGH])\s*\^\s*\{?\s*-\s*1\s*\}?\s*\(")
+
+
+def _repeating_to_fraction(m: re.Match) -> str:
+    """0.1\\overline{6} -> \\frac{1}{6}: a repeating decimal is an exact rational."""
+    whole, fixed, cycle = m.group(1) or "0", m.group(2), m.group(3)
+    if len(fixed) + len(cycle) > 50:
+        return m.group()
+    numerator = int(whole + fixed + cycle) - int(whole + fixed)
+    denominator = (10 ** len(cycle) - 1) * 10 ** len(fixed)
+    return f"\\frac{{{numerator}}}{{{denominator}}}"
+
+
 def normalise(text: str) -> Normalised:
     """Strip decorations; record percent and degree marks."""
     for k, v in _UNICODE.items():
@@ -79,6 +93,9 @@ def normalise(text: str) -> Normalised:
     text = text.replace("\\{", " \\lbrace ").replace("\\}", " \\rbrace ")
     text = text.replace("\\lvert", "|").replace("\\rvert", "|").replace("\\vert", "|").replace("\\mid", "|")
     text = text.replace("\\langle", "\\lbrace_angle ").replace("\\rangle", "\\rbrace_angle ")
+    if "overline" in text:
+        text = _REPEATING.sub(_repeating_to_fraction, text)
+    text = _FUNCTION_INVERSE.sub(r"\1_{inv}(", text)
     degrees = bool(_DEGREES.search(text))
     if degrees:
         text = _DEGREES.sub(" ", text)

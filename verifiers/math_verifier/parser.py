@@ -218,7 +218,7 @@ class _Parser:
         if tok.kind == "name":
             return tok.value.lower() not in UNIT_WORDS or len(tok.value) == 1
         if tok.kind == "cmd":
-            return tok.value not in ("boxed",)
+            return tok.value not in ("boxed", "rfloor", "rceil")
         if tok.kind == "open" and tok.value in ("(", "{"):
             return True
         return False
@@ -324,10 +324,10 @@ class _Parser:
         if self.at("op", "_"):
             self.take()
             symbol_name += "_" + self.subscript()
-        if name in _FUNCTION_LETTERS and self.at("open", "(") and symbol_name == name:
+        if name in _FUNCTION_LETTERS and self.at("open", "("):
             args = self.bracketed(self.take().value)
             items = args.items if isinstance(args, (Tuple, Listing)) else (args,)
-            return self.wrap(sympy.Function(name)(*[self.scalar(a) for a in items]))
+            return self.wrap(sympy.Function(symbol_name)(*[self.scalar(a) for a in items]))
         return self.wrap(sympy.Symbol(symbol_name))
 
     def function_argument(self) -> Value:
@@ -380,6 +380,12 @@ class _Parser:
             return self.wrap(self.apply_function(name))
         if name in ("boxed", "fbox", "overline", "underline"):
             return self.command_argument()
+        if name in ("emptyset", "varnothing"):
+            return FiniteSet(())
+        if name in ("lfloor", "lceil"):
+            inner = self.scalar(self.sum())
+            self.expect("cmd", "rfloor" if name == "lfloor" else "rceil")
+            return self.wrap(sympy.floor(inner) if name == "lfloor" else sympy.ceiling(inner))
         if name in ("alpha", "beta", "gamma", "delta", "theta", "lambda", "mu", "phi", "omega", "sigma", "tau",
                     "epsilon", "varepsilon", "rho", "psi", "xi", "eta", "zeta", "nu", "kappa", "chi", "varphi"):
             symbol_name = name
