@@ -82,7 +82,8 @@ def _set(rng: random.Random) -> Problem:
     rng.shuffle(shuffled)
     forms = [", ".join(map(str, values)), ", ".join(map(str, shuffled)),
              "\\{" + ", ".join(map(str, shuffled)) + "\\}"]
-    wrong = [", ".join(map(str, values[:2])), ", ".join(map(str, values + [values[0] + 1])),
+    extra = next(v for v in range(21, 40) if v not in values)
+    wrong = [", ".join(map(str, values[:2])), ", ".join(map(str, values + [extra])),
              ", ".join(map(str, [values[0] + 1] + values[1:]))]
     return Problem(", ".join(map(str, values)), tuple(forms), tuple(wrong))
 

@@ -268,3 +268,15 @@ def test_hostile_texts_earn_nothing_and_do_not_hang(name):
     verdict = verifiers.verify("math", completion=HOSTILE_TEXTS[name], reference="1")
     assert verdict.reward == 0.0
     assert verdict.status in (Status.ok, Status.wrong_format)
+
+
+def test_several_choice_letters_are_a_hedge():
+    verdict = verifiers.verify("math", completion="The answer is $\\boxed{(D) \\text{ or } \\text{(E)}}$.",
+                               reference="(E)")
+    assert verdict.reward == 0.0 and verdict.details["method"] == "hedged"
+
+
+def test_line_through_origin_written_as_equation():
+    assert score("$\\boxed{1x - y + 0 = 0}$", "y = 1x + 0") == 1.0
+    assert score("$\\boxed{x - y = 0}$", "y = x") == 1.0
+    assert score("$\\boxed{x + y = 0}$", "y = x") == 0.0

@@ -166,7 +166,7 @@ def _is_label(value: Value) -> bool:
     if not isinstance(value, Scalar) or value.huge:
         return False
     expr = value.expr
-    if not expr.free_symbols:
+    if not expr.free_symbols or expr.has(sympy.Add):  # x - y = 0 is an equation, not a name
         return False
     return all(n in (1, -1) for n in expr.atoms(sympy.Number))
 

@@ -7,6 +7,7 @@ final answer, so the reference is parsed once (`reference_for`) and each distinc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -17,6 +18,9 @@ from verifiers.math_verifier.extraction import extract_reference
 from verifiers.math_verifier.params import MathParams
 from verifiers.math_verifier.parser import ParseError, UnitsNotAllowed, choice_letter, parse_answer
 from verifiers.math_verifier.values import Choice, Parsed, Text, describe
+
+
+_NAMED_CHOICES = re.compile(r"\(([A-J])\)|(?<![A-Za-z\\])([A-J])(?![A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,12 @@ def decide(reference: str, answer: str, params: MathParams) -> Decision:
     if ref.choice is not None:
         letter = choice_letter(answer)
         if letter is None:
-            return Decision(False, "choice", "answer is not a choice letter")
+            named = {m.group(1) or m.group(2) for m in _NAMED_CHOICES.finditer(answer)}
+            if len(named) > 1:
+                return Decision(False, "hedged", "several choice letters given", parsed=", ".join(sorted(named)))
+            if not named:
+                return Decision(False, "choice", "answer is not a choice letter")
+            letter = named.pop()
         return Decision(letter == ref.choice, "choice", parsed=letter)
     try:
         ans = parse_answer(answer, allow_units=params.allow_units)

@@ -8,7 +8,6 @@ from verifiers.base import Context, Verifier
 from verifiers.contract import Status, Verdict
 from verifiers.math_verifier.decide import decide, reference_for
 from verifiers.math_verifier.extraction import Extraction, extract, extract_choice, visible_text
-from verifiers.math_verifier.parser import choice_letter
 from verifiers.math_verifier.params import MathParams
 
 
@@ -52,8 +51,7 @@ def score_completion(completion: str, reference: str, params: MathParams) -> Ver
     if visible is None:
         return Verdict.failed(Status.wrong_format, "reasoning block never closed: no final answer", details=details)
     found = extract(visible, params.extraction)
-    if reference_for(reference, params).choice is not None and (
-            found.answer is None or choice_letter(found.answer) is None):
+    if found.answer is None and reference_for(reference, params).choice is not None:
         letter = extract_choice(visible)
         if letter is not None:
             found = Extraction(letter, "choice")
