@@ -72,6 +72,9 @@ HARD_CASES = [
     ("x < 1", "x > -1", 0.0),
     ("\\pm 3", "\\{3, -3\\}", 1.0),
     ("k = 4", "4", 1.0),
+    ("2", "\\sqrt[3]{2+\\sqrt{5}}+\\sqrt[3]{2-\\sqrt{5}}+1", 1.0),  # real cube roots
+    ("\\frac{\\sqrt{2}}{2}", "\\sin 45^\\circ", 1.0),
+    ("\\frac{1}{3}", "\\int_0^1 x^2 dx", 1.0),  # through the symbolic fallback
 ]
 
 

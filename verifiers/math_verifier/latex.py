@@ -63,6 +63,8 @@ class Normalised:
     degrees: bool = False
 
 
+_TRIG = re.compile(r"\\?(?:sin|cos|tan|cot|sec|csc)(?![a-z])")
+_DEGREE_NUMBER = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree(?![A-Za-z]))")
 _REPEATING = re.compile(r"(\d*)\.(\d*)\\overline\{(\d+)\}")
 _FUNCTION_INVERSE = re.compile(r"(?<![A-Za-z\\])([fghFGH])\s*\^\s*\{?\s*-\s*1\s*\}?\s*\(")
 
@@ -96,6 +98,8 @@ def normalise(text: str) -> Normalised:
     if "overline" in text:
         text = _REPEATING.sub(_repeating_to_fraction, text)
     text = _FUNCTION_INVERSE.sub(r"\1_{inv}(", text)
+    if _TRIG.search(text):  # sin 45^\circ: degrees inside a function argument become radians there
+        text = _DEGREE_NUMBER.sub(lambda m: f"({m.group(1)}\\pi/180)", text)
     degrees = bool(_DEGREES.search(text))
     if degrees:
         text = _DEGREES.sub(" ", text)

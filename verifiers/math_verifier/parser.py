@@ -509,6 +509,8 @@ class _Parser:
     def build_root(self, value: sympy.Basic, index: sympy.Basic) -> sympy.Basic:
         if self.huge_marker(value) or self.huge_marker(index) or index == 0:
             return self.mark_huge()
+        if index.is_Integer and int(index) % 2 == 1 and value.is_number and value.is_negative:
+            return -sympy.root(-value, index)  # the real cube root of a negative number, as written in answers
         return sympy.root(value, index)
 
     def mark_huge(self) -> sympy.Basic:
