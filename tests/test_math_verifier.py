@@ -163,8 +163,19 @@ def test_units_can_be_required():
 CASES = [(f"We get $\\boxed{{{a}}}$", r) for r, a, _ in KNOWN_FAILURES + HARD_CASES]
 
 
+def _clear_caches() -> None:
+    """So that every mode below computes its verdicts instead of reading the previous mode's."""
+    from verifiers.math_verifier.decide import decide, reference_for
+    from verifiers.math_verifier.engine import engine_parse
+
+    for cached in (decide, reference_for, engine_parse):
+        cached.cache_clear()
+
+
 def test_same_verdicts_from_threads_and_asyncio():
+    _clear_caches()
     plain = [verifiers.verify("math", completion=c, reference=r).reward for c, r in CASES]
+    _clear_caches()
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(lambda cr: verifiers.verify("math", completion=cr[0], reference=cr[1]).reward, CASES))
 
@@ -175,6 +186,7 @@ def test_same_verdicts_from_threads_and_asyncio():
             for cr in CASES])
 
     assert threaded == plain
+    _clear_caches()
     assert asyncio.run(run_async()) == plain
 
 
@@ -283,3 +295,20 @@ def test_line_through_origin_written_as_equation():
     assert score("$\\boxed{1x - y + 0 = 0}$", "y = 1x + 0") == 1.0
     assert score("$\\boxed{x - y = 0}$", "y = x") == 1.0
     assert score("$\\boxed{x + y = 0}$", "y = x") == 0.0
+
+
+@pytest.mark.parametrize("completion", ["The value is 5 or 6.", "It could be 5, 6, or 7", "answer: 5 or 6",
+                                        "I think it is 5 or maybe 6"])
+def test_hedging_in_prose_earns_nothing(completion):
+    assert verifiers.verify("math", completion=completion, reference="6").reward == 0.0
+
+
+def test_plain_prose_answers():
+    assert score("The value is 6.", "6") == 1.0
+    assert score("so the number is 10 which is 1,000.99m²", "1000.99") == 1.0
+
+
+def test_cut_never_hides_an_unclosed_reasoning_block():
+    completion = "<think>" + "thinking " * 10_000 + "\\boxed{42}"
+    verdict = verifiers.verify("math", completion=completion, reference="42")
+    assert verdict.status == Status.wrong_format

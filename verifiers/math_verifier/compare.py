@@ -1,8 +1,9 @@
 """Exact equivalence of parsed answers, reference first.
 
-Integers and fractions are compared exactly; irrational constants by high-precision evaluation
-(50 significant digits, far beyond any float); expressions with variables by evaluation at random
-points. A tolerance applies only when a side was written as a decimal approximation.
+Integers and fractions are compared exactly; irrational constants by 50-digit evaluation, with
+agreement confirmed by sympy; polynomials and rational functions exactly; other expressions in
+variables by evaluation at fixed rational points. A tolerance applies only when a side was
+written as a decimal approximation of a value it cannot write exactly.
 The comparison is asymmetric where symmetry would let answers game it: an inequality reference
 accepts its interval, but an interval reference accepts an inequality only with `set_relation`.
 """
@@ -10,7 +11,6 @@ accepts its interval, but an interval reference accepts an inequality only with 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 import sympy
 
@@ -27,12 +27,6 @@ MAX_ITEMS = 200
 
 class Undecided(Exception):
     """The exact paths cannot decide; the symbolic fallback may."""
-
-
-@dataclass
-class Decision:
-    equal: bool
-    reason: str
 
 
 # -- scalars -------------------------------------------------------------------------------------
@@ -312,10 +306,6 @@ def as_interval(value: Value) -> Value | None:
 
 
 # -- containers ----------------------------------------------------------------------------------
-
-def _items(value: Value) -> tuple[Value, ...]:
-    return value.items if isinstance(value, (Listing, FiniteSet, Tuple)) else (value,)
-
 
 def _unordered_equal(ref: tuple[Value, ...], ans: tuple[Value, ...], params: MathParams) -> bool:
     if len(ref) > MAX_ITEMS or len(ans) > MAX_ITEMS:

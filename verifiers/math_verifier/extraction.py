@@ -191,6 +191,17 @@ def _answer_in_snippet(snippet: str) -> str | None:
     return snippet or None
 
 
+_NUMBER_WITH_UNIT = re.compile(r"^-?[\d.,]+\s*[A-Za-z€$£]+[²³]?\.?$")
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_TEXT_GROUP = re.compile(r"\\(?:text|mathrm|textbf|mbox)\s*\{[^{}]*\}")
+_NOT_PROSE = {"pi", "sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "inf", "infty", "infinity",
+              "percent", "percentage", "pct", "degree", "degrees", "and", "mod", "arcsin", "arccos", "arctan"}
+
+
+def _has_prose(text: str) -> bool:
+    return any(w.group().lower() not in _NOT_PROSE for w in _WORD.finditer(_TEXT_GROUP.sub(" ", text)))
+
+
 def plain_decimal_comma(answer: str) -> str:
     """`1000,99` and `0,111` written without LaTeX are decimal commas."""
     m = _DECIMAL_COMMA.match(answer.strip())
@@ -243,6 +254,12 @@ def extract(text: str, mode: str = "auto") -> Extraction:
         return Extraction(group[0], "last_math", parts=group[1])
     stripped = _blank(text, broken).strip()
     if stripped and len(stripped) <= 80 and "\n" not in stripped and not re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{3,}\s+[A-Za-z]{3,}", stripped):
+        if _has_prose(stripped):  # "The value is 5 or 6": what follows the verb is the answer
+            tail = _answer_in_snippet(stripped)
+            if tail and _NUMBER_WITH_UNIT.match(tail):  # "1,000.99m²", "72 dollars"
+                tail = _last_number(tail)
+            if tail:
+                return Extraction(plain_decimal_comma(tail), "whole")
         return Extraction(plain_decimal_comma(stripped), "whole")
     if numbers:
         return Extraction(plain_decimal_comma(numbers[-1].group().strip()), "last_number")

@@ -33,5 +33,5 @@ class MathParams(BaseModel):
                                "accepts its interval")
     engine_fallback: bool = Field(True, description="hand answers the exact paths cannot parse to "
                                   "math-verify/sympy, under cost guards")
-    max_chars: int = Field(50_000, ge=100, le=1_000_000, description="completions are cut to their last "
-                           "max_chars characters (the verdict says so)")
+    max_chars: int = Field(50_000, ge=100, le=1_000_000, description="the answer text (after </think>) "
+                           "is cut to its last max_chars characters (the verdict says so)")

@@ -29,7 +29,7 @@ _SYMPY_FUNCTIONS = {
 }
 _MATRIX_ENVS = {"pmatrix", "bmatrix", "Bmatrix", "vmatrix", "matrix", "array", "smallmatrix"}
 _HUGE = sympy.Symbol("HUGE_VALUE")  # stands in for a value too large to build
-_ROMAN_CHOICE = re.compile(r"^\(?([A-Ja-j])\)?[.:)]?$")
+_CHOICE_LETTER = re.compile(r"^\(?([A-Ja-j])\)?[.:)]?$")
 
 
 class ParseError(ValueError):
@@ -579,7 +579,7 @@ def choice_letter(text: str) -> str | None:
     """`A`, `(B)`, `\\text{(C)}`, `D.`: a multiple-choice letter, or None."""
     stripped = re.sub(r"\\text(?:bf)?\{([^{}]*)\}", r"\1", text).strip().strip("$").strip()
     stripped = re.sub(r"^(?:option|choice|answer)\s*", "", stripped, flags=re.IGNORECASE)
-    m = _ROMAN_CHOICE.match(stripped)
+    m = _CHOICE_LETTER.match(stripped)
     return m.group(1).upper() if m else None
 
 

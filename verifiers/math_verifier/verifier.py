@@ -41,15 +41,15 @@ class MathVerifier(Verifier):
 
 def score_completion(completion: str, reference: str, params: MathParams) -> Verdict:
     details: dict[str, Any] = {}
-    text = completion
-    if len(text) > params.max_chars:
-        details["truncated"] = f"completion cut from {len(text)} to its last {params.max_chars} characters"
-        text = text[-params.max_chars:]
-    visible, note = visible_text(text, params.after_reasoning)
+    # Reasoning tags are located in the whole completion (one linear scan), then the answer part is cut.
+    visible, note = visible_text(completion, params.after_reasoning)
     if note:
         details["reasoning"] = note
     if visible is None:
         return Verdict.failed(Status.wrong_format, "reasoning block never closed: no final answer", details=details)
+    if len(visible) > params.max_chars:
+        details["truncated"] = f"answer text cut from {len(visible)} to its last {params.max_chars} characters"
+        visible = visible[-params.max_chars:]
     found = extract(visible, params.extraction)
     if found.answer is None and reference_for(reference, params).choice is not None:
         letter = extract_choice(visible)
