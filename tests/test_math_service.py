@@ -48,3 +48,15 @@ def test_math_is_listed_with_its_params_schema(server):
     entries = listing["verifiers"] if isinstance(listing, dict) else listing
     math = next(e for e in entries if e["name"] == "math")
     assert "tolerance" in str(math)
+
+
+def test_slow_symbolic_fallback_is_cut_at_the_deadline_as_timeout():
+    # sympy needs seconds to evaluate this integral; the item deadline is one second.
+    slow = {"id": "slow", "verifier": "math", "reference": "\\frac{\\pi \\ln 2}{8}",
+            "completion": "$\\boxed{\\int_0^1 \\frac{\\ln(1+x)}{1+x^2} dx}$"}
+    quick = {"id": "quick", "verifier": "math", "reference": "2", "completion": "$\\boxed{2}$"}
+    with LocalScorer(workers=2, timeout_s=1.0) as scorer:
+        verdicts = scorer.score([slow, quick])
+    by_id = {v.id: v for v in verdicts}
+    assert by_id["slow"].status.value == "timeout" and by_id["slow"].reward == 0.0
+    assert by_id["quick"].status.value == "ok" and by_id["quick"].reward == 1.0
