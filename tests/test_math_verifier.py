@@ -312,3 +312,9 @@ def test_cut_never_hides_an_unclosed_reasoning_block():
     completion = "<think>" + "thinking " * 10_000 + "\\boxed{42}"
     verdict = verifiers.verify("math", completion=completion, reference="42")
     assert verdict.status == Status.wrong_format
+
+
+@pytest.mark.parametrize("completion", ["\\boxed{3", "so \\boxed{3} then the answer is \\boxed{35"])
+def test_answer_cut_off_inside_a_box_is_no_answer(completion):
+    verdict = verifiers.verify("math", completion=completion, reference="3")
+    assert verdict.status == Status.wrong_format and "cut off" in verdict.message

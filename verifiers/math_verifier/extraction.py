@@ -86,6 +86,14 @@ def boxes(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
+def unclosed_box_start(text: str) -> int | None:
+    """Where a final `\\boxed{` that is never closed starts (a generation cut off mid-answer)."""
+    found = boxes(text)
+    if found and found[-1][1] == len(text) and not text.endswith("}"):
+        return found[-1][0]
+    return None
+
+
 def _joinable(gap: str) -> bool:
     """Is the text between two boxes a connector ("and", ",", "\\quad", "for part (b) and")?"""
     if len(gap) > 60:
@@ -216,12 +224,17 @@ def _last_number(text: str) -> str | None:
     return matches[-1].group().strip() if matches else None
 
 
-def extract(text: str, mode: str = "auto") -> Extraction:
-    """Find the answer in visible completion text according to the extraction mode."""
+def extract(text: str, mode: str = "auto", allow_unclosed_box: bool = False) -> Extraction:
+    """Find the answer in visible completion text according to the extraction mode.
+
+    A completion whose last `\\boxed{` is never closed was cut off: that box is not an answer.
+    """
     if mode == "whole":
         stripped = text.strip()
         return Extraction(stripped or None, "whole" if stripped else "none")
     text = _bare_boxes(text)
+    if not allow_unclosed_box and unclosed_box_start(text) is not None:
+        return Extraction(None, "none", note="the last \\boxed{ is never closed: the answer was cut off")
     group = _last_box_group(text)
     last_box_end = boxes(text)[-1][1] if group else -1
     final_markers = list(_FINAL_MARKER.finditer(text)) if mode != "boxed" else []
@@ -270,7 +283,7 @@ def extract_reference(text: str) -> Extraction:
     """A reference is usually the bare answer; when it is a worked solution, extract like a completion."""
     stripped = text.strip()
     if _BOX.search(stripped):
-        return extract(stripped)
+        return extract(stripped, allow_unclosed_box=True)
     spans = _math_spans(stripped)
     if spans:
         outside = stripped
@@ -281,7 +294,7 @@ def extract_reference(text: str) -> Extraction:
             contents = [c.strip() for _, _, c in spans if c.strip()]
             joined = " , ".join(contents) if _CONNECTOR_WORDS.search(outside) or "," in outside else " ".join(contents)
             return Extraction(joined + (" " + outside.strip() if outside.strip() and not _CONNECTOR_WORDS.search(outside) else ""), "reference")
-        return extract(stripped)
+        return extract(stripped, allow_unclosed_box=True)
     if len(stripped) > 200:
-        return extract(stripped)
+        return extract(stripped, allow_unclosed_box=True)
     return Extraction(plain_decimal_comma(stripped) or None, "reference")
