@@ -318,3 +318,8 @@ def test_cut_never_hides_an_unclosed_reasoning_block():
 def test_answer_cut_off_inside_a_box_is_no_answer(completion):
     verdict = verifiers.verify("math", completion=completion, reference="3")
     assert verdict.status == Status.wrong_format and "cut off" in verdict.message
+
+
+def test_undecidable_items_of_a_list_are_not_errors():
+    verdict = verifiers.verify("math", completion="$${2, 3, 5, 7, 13}$$", reference="$f(x)$")
+    assert verdict.status == Status.ok and verdict.reward == 0.0

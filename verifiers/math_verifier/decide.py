@@ -81,11 +81,11 @@ def decide(reference: str, answer: str, params: MathParams) -> Decision:
         return _fallback(ref, answer, params, f"reference: {ref.problem}")
     if isinstance(ans.value, Text) and not isinstance(ref.parsed.value, Text):
         return Decision(None, "unparsed", "the answer is words where a mathematical value is expected")
-    if is_hedge(ref.parsed.value, ans.value) and not values_equal(ref.parsed.value, ans.value, params):
-        return Decision(False, "hedged", "several answers given where one value is expected",
-                        parsed=describe(ans.value))
     try:
         equal = values_equal(ref.parsed.value, ans.value, params)
+        if not equal and is_hedge(ref.parsed.value, ans.value):
+            return Decision(False, "hedged", "several answers given where one value is expected",
+                            parsed=describe(ans.value))
     except limits.TooCostly as exc:
         return Decision(False, "too_costly", f"answer not evaluated: {exc}", parsed=describe(ans.value))
     except Undecided as exc:
