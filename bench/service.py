@@ -44,6 +44,31 @@ def start_server(workers: int | None) -> tuple[subprocess.Popen, str]:
     raise SystemExit("server did not start")
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user+system) of a process and all its descendants: a figure that load on a
+    shared machine does not inflate the way it inflates wall time."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parent.get(pid, 1)
+        return False
+    return sum(t for pid, t in cpu.items() if descends(pid))
+
+
 def make_body(batch: int, salt: int) -> bytes:
     # Distinct completions so neither in-batch dedup nor the cache does the work.
     items = [{"verifier": "exact", "completion": f"answer {salt}-{i}", "reference": f"answer {salt}-{i % 2}"}
@@ -88,13 +113,17 @@ def main() -> None:
     proc, url = start_server(args.workers)
     try:
         run_batches(url, 64, 1.0, 1)  # warm up
-        print(f"{'batch':>6} {'clients':>7} {'verdicts/s':>11} {'p50 ms':>8} {'p99 ms':>8}")
+        print(f"{'batch':>6} {'clients':>7} {'verdicts/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'server CPU µs/verdict':>22}")
         for batch, clients in ((1, 1), (64, 2), (4096, 2)):
+            cpu_before = tree_cpu_seconds(proc.pid)
             rate, lat = run_batches(url, batch, args.seconds, clients)
+            cpu_used = tree_cpu_seconds(proc.pid) - cpu_before
             lat.sort()
             p50 = statistics.median(lat) * 1000
             p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-            print(f"{batch:>6} {clients:>7} {rate:>11,.0f} {p50:>8.2f} {p99:>8.2f}")
+            per_verdict = cpu_used / (rate * args.seconds) * 1e6
+            print(f"{batch:>6} {clients:>7} {rate:>11,.0f} {p50:>8.2f} {p99:>8.2f} {per_verdict:>22,.0f}")
+        print(f"machine load average over the last minute: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     finally:
         proc.terminate()
         proc.wait()

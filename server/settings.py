@@ -11,7 +11,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="REFEREE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="REFEREE_", extra="ignore", env_ignore_empty=True)
 
     host: str = "127.0.0.1"
     port: int = 8000

@@ -23,6 +23,7 @@ class VerifyResponse(BaseModel):
 
 
 _item_adapter = TypeAdapter(Item)
+_items_adapter = TypeAdapter(list[Item])
 _response_adapter = TypeAdapter(VerifyResponse)
 
 
@@ -38,6 +39,24 @@ def _describe(exc: ValidationError) -> str:
     return f"invalid item: {where}: {err['msg']}"
 
 
+def _validate_items(raw_items: list[Any]) -> tuple[list[Item], dict[int, Verdict]]:
+    """Items, plus a verdict for each index that is not a valid item."""
+    try:
+        return _items_adapter.validate_python(raw_items), {}  # one pass in pydantic-core: the common case
+    except ValidationError:
+        pass
+    items: list[Item] = []
+    rejected: dict[int, Verdict] = {}
+    for index, raw in enumerate(raw_items):
+        try:
+            items.append(_item_adapter.validate_python(raw))
+        except ValidationError as exc:
+            placeholder = _placeholder_item(raw)
+            rejected[index] = Verdict.failed(Status.invalid_input, _describe(exc), id=placeholder.id)
+            items.append(placeholder)
+    return items, rejected
+
+
 @router.post(
     "/v1/verify",
     response_model=VerifyResponse,
@@ -48,6 +67,8 @@ async def verify(request: Request) -> Response:
     """Score `items`; a bad item gets a verdict with status `invalid_input`, the rest are scored."""
     runtime = runtime_of(request)
     settings = runtime.settings
+    if not runtime.executor.ready():
+        raise HTTPException(503, "no verifier workers are ready yet", headers={"retry-after": "1"})
     body = await read_json_body(request, settings.max_body_bytes)
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         raise HTTPException(422, 'body must be a JSON object {"items": [...], "timeout_s": optional number}')
@@ -61,15 +82,7 @@ async def verify(request: Request) -> Response:
     if timeout_s is not None and timeout_s > settings.max_timeout_s:
         raise HTTPException(422, f"timeout_s={timeout_s} is over the limit max_timeout_s={settings.max_timeout_s}")
 
-    items: list[Item] = []
-    rejected: dict[int, Verdict] = {}
-    for index, raw in enumerate(raw_items):
-        try:
-            items.append(_item_adapter.validate_python(raw))
-        except ValidationError as exc:
-            placeholder = _placeholder_item(raw)
-            rejected[index] = Verdict.failed(Status.invalid_input, _describe(exc), id=placeholder.id)
-            items.append(placeholder)
+    items, rejected = _validate_items(raw_items)
     valid = [(i, item) for i, item in enumerate(items) if i not in rejected]
     scored = await runtime.scorer.score([item for _, item in valid], timeout_s)
     verdicts: list[Verdict] = [rejected.get(i) for i in range(len(items))]  # type: ignore[misc]

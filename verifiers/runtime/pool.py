@@ -261,8 +261,17 @@ class ProcessPool:
         self._dispatch()
 
     async def _respawn(self) -> None:
-        worker = await asyncio.get_running_loop().run_in_executor(None, self._spawn)
-        self._attach(worker)
+        delay = 0.05
+        while not self._closed:
+            try:
+                worker = await asyncio.get_running_loop().run_in_executor(None, self._spawn)
+            except Exception:  # e.g. out of processes or memory for a moment: keep trying
+                log.exception("could not start a worker process; retrying in %.2fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._attach(worker)
+            return
 
     async def _watch(self) -> None:
         while True:

@@ -17,9 +17,10 @@ from verifiers.runtime.executor import Executor
 from verifiers.scoring import Job, ascore_prepared, prepare
 
 
-def _locality_key(job: Job) -> tuple[str, bytes]:
+def _locality_key(job: Job) -> tuple[str, str]:
     # Jobs sharing a reference run back to back in one worker, so its parsed-reference caches hit.
-    return job.spec, orjson.dumps(job.reference, default=str, option=orjson.OPT_SORT_KEYS)
+    ref = job.reference
+    return job.spec, ref if isinstance(ref, str) else orjson.dumps(ref, default=str).decode()
 
 
 class Scorer:

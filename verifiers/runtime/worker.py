@@ -51,7 +51,10 @@ def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     if memory_limit_bytes:
         # A runaway verifier gets MemoryError (an `error` verdict) instead of starving the host.
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+        # Soft limit only: it guards against bugs in trusted verifier code, and programs that a
+        # verifier starts (sandboxes, compilers, JVMs) set limits of their own.
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, hard))
     registry = default_registry()
     params_cache = _ParamsCache(registry)
     while True:
