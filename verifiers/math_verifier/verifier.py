@@ -7,6 +7,7 @@ from typing import Any
 from verifiers.base import Context, Verifier
 from verifiers.contract import Status, Verdict
 from verifiers.math_verifier.decide import decide, reference_for
+from verifiers.math_verifier.engine import warm
 from verifiers.math_verifier.extraction import Extraction, extract, extract_choice, visible_text
 from verifiers.math_verifier.params import MathParams
 
@@ -29,6 +30,9 @@ class MathVerifier(Verifier):
                    "exactly with the reference (numbers, fractions, expressions, sets, intervals, tuples, "
                    "matrices, equations, inequalities), with math-verify/sympy as a guarded fallback.")
     Params = MathParams
+
+    def __init__(self) -> None:
+        warm()
 
     def check_reference(self, reference: Any, params: MathParams) -> str:
         return reference_text(reference)
