@@ -260,6 +260,9 @@ def test_exact_values_are_never_equal_by_closeness(reference, answer, expected):
     ("\\boxed{0.1\\overline{6}}", "\\frac16"),
     ("\\boxed{\\left\\lfloor 3.7 \\right\\rfloor}", "3"),
     ("\\boxed{(-\\infty, 3)}", "x<3"),
+    ("\\boxed{1.5e-3}", "0.0015"),
+    ("\\boxed{\\mathbf{5}}", "5"),
+    ("\\boxed{1\\,000\\,000}", "10^6"),
 ])
 def test_answer_formats(completion, reference):
     assert score(completion, reference) == 1.0

@@ -51,6 +51,10 @@ def _int(digits: str) -> int:
 def _number(text: str) -> tuple[sympy.Rational, bool]:
     if len(text) > limits.MAX_DIGITS:
         raise limits.TooCostly(f"number with more than {limits.MAX_DIGITS} digits")
+    if "e" in text or "E" in text:
+        mantissa, exponent = text.lower().split("e")
+        value, _ = _number(mantissa)
+        return value * sympy.Rational(10) ** int(exponent), True
     if "." in text:
         whole, frac = text.split(".")
         value = Fraction(_int(whole or "0") * 10 ** len(frac) + _int(frac or "0"), 10 ** len(frac))
@@ -294,6 +298,10 @@ class _Parser:
             inner = val.strip()
             if len(inner) == 1 and inner.isalpha():
                 return self.name_atom(inner)
+            if re.fullmatch(r"\d+(?:\.\d+)?", inner):  # \mathbf{5}
+                value, approx = _number(inner)
+                self.approx |= approx
+                return Scalar(value, approx=approx)
             raise ParseError(f"text {val!r} inside an expression")
         if kind == "cmd":
             return self.command(val)
