@@ -118,6 +118,7 @@ def test_missing_answer_is_wrong_format():
     ("\\boxed{100000000!}", "1"),  # huge factorial
     ("\\boxed{" + "(" * 5000 + "1" + ")" * 5000 + "}", "1"),  # deep nesting
     ("\\boxed{" + "9" * 200_000 + "}", "9"),  # huge number
+    ("\\boxed{1" + " \\pm 1" * 40 + "}", "1"),  # 2^40 alternatives
     ("Solve $2x + 3 = 7$. So $\\boxed{2x + 3 = 7}$", "x = 2"),  # echoing the question
     ("\\boxed{x = 2 \\text{ or } x = 3}", "x = 2"),
 ])

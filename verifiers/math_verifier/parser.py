@@ -20,7 +20,7 @@ from verifiers.math_verifier.latex import FUNCTIONS, UNIT_WORDS, Token, Tokenize
 from verifiers.math_verifier.values import (Choice, FiniteSet, Interval, Listing, Matrix, Parsed, Relation,
                                             Scalar, SetOf, Text, Tuple, Value)
 
-MAX_TOKENS = 4_000
+MAX_TOKENS = 1_500  # real answers are far shorter; longer ones are refused as too costly
 _FUNCTION_LETTERS = set("fghFGHPQWpq")
 _SYMPY_FUNCTIONS = {
     "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "cot": sympy.cot, "sec": sympy.sec, "csc": sympy.csc,
@@ -158,19 +158,25 @@ class _Parser:
         first = self.term()
         if not (self.at("op", "+") or self.at("op", "-") or self.at("op", "pm")):
             return first
-        branches = [self.scalar(first)]
+        # Terms are collected and added once: adding one by one is quadratic in sympy.
+        branches: list[list[sympy.Basic]] = [[self.scalar(first)]]
         while self.at("op", "+") or self.at("op", "-") or self.at("op", "pm"):
             op = self.take().value
             rhs = self.scalar(self.term())
             if op == "+":
-                branches = [b + rhs for b in branches]
+                for branch in branches:
+                    branch.append(rhs)
             elif op == "-":
-                branches = [b - rhs for b in branches]
+                for branch in branches:
+                    branch.append(-rhs)
             else:
-                branches = [b + s * rhs for b in branches for s in (1, -1)]
-        if len(branches) > 1:
-            return Listing(tuple(self.wrap(b) for b in branches), from_pm=True)
-        return self.wrap(branches[0])
+                if len(branches) >= 32:  # each \pm doubles the values: 1 \pm 1 \pm 1 ... is a hostile list
+                    raise limits.TooCostly("too many \\pm alternatives")
+                branches = [branch + [sign * rhs] for branch in branches for sign in (1, -1)]
+        values = [sympy.Add(*branch) for branch in branches]
+        if len(values) > 1:
+            return Listing(tuple(self.wrap(v) for v in values), from_pm=True)
+        return self.wrap(values[0])
 
     def term(self) -> Value:
         if self.at("op", "-") or self.at("op", "pm") or self.at("op", "+"):
@@ -184,7 +190,15 @@ class _Parser:
                 return self.wrap(-self.scalar(inner))
             value = self.scalar(inner)
             return Listing((self.wrap(value), self.wrap(-value)), from_pm=True)
-        left = self.power()
+        first = self.power()
+        if not isinstance(first, Scalar):
+            if self.at("op", "*") or self.at("op", "/") or self.at("op", ":"):
+                raise ParseError(f"{type(first).__name__} used as a number")
+            self.skip_units()
+            return first
+        # Factors are collected and multiplied once (see sum).
+        factors = [first.expr]
+        numeric = first.expr.is_number is True
         while True:
             tok = self.peek()
             if tok is None:
@@ -192,21 +206,21 @@ class _Parser:
             if tok.kind == "op" and tok.value in ("*", "/", ":"):
                 self.take()
                 right = self.scalar(self.power_or_signed())
-                lval = self.scalar(left)
-                if tok.value == "*":
-                    left = self.wrap(lval * right)
-                else:
+                if tok.value != "*":
                     if right == 0:
                         raise ParseError("division by zero")
-                    left = self.wrap(lval / right)
+                    right = sympy.Pow(right, -1)
+                factors.append(right)
+                numeric = numeric and right.is_number is True
                 continue
-            if self.starts_implicit_factor(tok, left):
+            if self.starts_implicit_factor(tok, numeric):
                 right = self.scalar(self.power())
-                left = self.wrap(self.scalar(left) * right)
+                factors.append(right)
+                numeric = numeric and right.is_number is True
                 continue
             break
         self.skip_units()
-        return left
+        return first if len(factors) == 1 else self.wrap(sympy.Mul(*factors))
 
     def power_or_signed(self) -> Value:
         if self.at("op", "-"):
@@ -214,11 +228,9 @@ class _Parser:
             return self.wrap(-self.scalar(self.power()))
         return self.power()
 
-    def starts_implicit_factor(self, tok: Token, left: Value) -> bool:
-        if not isinstance(left, Scalar):
-            return False
-        if tok.kind in ("num",):
-            return not self.at_number_left(left)
+    def starts_implicit_factor(self, tok: Token, numeric_so_far: bool) -> bool:
+        if tok.kind == "num":  # "2 3" is not a product; "x 3" is
+            return not numeric_so_far
         if tok.kind == "name":
             return tok.value.lower() not in UNIT_WORDS or len(tok.value) == 1
         if tok.kind == "cmd":
@@ -226,10 +238,6 @@ class _Parser:
         if tok.kind == "open" and tok.value in ("(", "{"):
             return True
         return False
-
-    @staticmethod
-    def at_number_left(left: Scalar) -> bool:
-        return left.expr.is_number is True
 
     def power(self) -> Value:
         base = self.postfix()
