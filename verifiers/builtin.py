@@ -14,6 +14,7 @@ def builtin_verifiers() -> list[Verifier]:
     from verifiers.format import FormatVerifier
     from verifiers.grm import GRMVerifier
     from verifiers.judge import JudgeVerifier
+    from verifiers.math_verifier import MathVerifier
     from verifiers.numeric import NumericVerifier
     from verifiers.regex import RegexVerifier
 
@@ -25,6 +26,7 @@ def builtin_verifiers() -> list[Verifier]:
         FormatVerifier(),
         GRMVerifier(),
         JudgeVerifier(),
+        MathVerifier(),
         NumericVerifier(),
         RegexVerifier(),
     ]
