@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 
+from bench.local_server import start_server
 from bench.math_workload import Sample, generate
 
 Scorer = Callable[[list[Sample]], list[tuple[int, float]]]  # -> (label, elapsed ms) per sample
@@ -64,32 +61,6 @@ def score_pool(samples: list[Sample], workers: int | None) -> tuple[list[tuple[i
         verdicts = scorer.score(_items(samples))
         seconds = time.perf_counter() - started
     return [(int(v.reward == 1.0), v.elapsed_ms) for v in verdicts], seconds
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(workers: int | None) -> tuple[subprocess.Popen, str]:
-    import httpx
-
-    port = _free_port()
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--log-level", "warning"]
-    if workers:
-        cmd += ["--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=os.environ.copy())
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def score_http(url: str, samples: list[Sample]) -> list[tuple[int, float]]:

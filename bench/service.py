@@ -9,39 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import orjson
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(workers: int | None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--log-level", "warning"]
-    if workers:
-        cmd += ["--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=os.environ | {"REFEREE_CACHE_ENTRIES": "0"})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
+from bench.local_server import start_server
 
 
 def tree_cpu_seconds(root: int) -> float:
@@ -110,7 +85,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    proc, url = start_server(args.workers)
+    proc, url = start_server(args.workers, env={"REFEREE_CACHE_ENTRIES": "0"})
     try:
         run_batches(url, 64, 1.0, 1)  # warm up
         print(f"{'batch':>6} {'clients':>7} {'verdicts/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'server CPU µs/verdict':>22}")
