@@ -75,6 +75,11 @@ def _backoff(attempt: int, base: float, response: httpx.Response | None) -> floa
     return min(base * 2**attempt, 30.0) * (0.5 + random.random() / 2)
 
 
+def _gave_up(attempts: int, response: httpx.Response | None) -> RefereeError:
+    last = f" (last answer HTTP {response.status_code})" if response is not None else " (no connection)"
+    return RefereeError(f"gave up after {attempts} attempts{last}")
+
+
 class _Config:
     def __init__(self, url: str, api_key: str | None, timeout: float, batch_size: int, max_retries: int,
                  backoff_s: float) -> None:
@@ -152,8 +157,7 @@ class RefereeClient:
                 response = None
             if attempt < self.config.max_retries:
                 time.sleep(_backoff(attempt, self.config.backoff_s, response))
-        raise RefereeError(f"gave up after {self.config.max_retries + 1} attempts"
-                           + (f" (last answer HTTP {response.status_code})" if response is not None else ""))
+        raise _gave_up(self.config.max_retries + 1, response)
 
 
 class AsyncRefereeClient:
@@ -214,5 +218,4 @@ class AsyncRefereeClient:
                 response = None
             if attempt < self.config.max_retries:
                 await asyncio.sleep(_backoff(attempt, self.config.backoff_s, response))
-        raise RefereeError(f"gave up after {self.config.max_retries + 1} attempts"
-                           + (f" (last answer HTTP {response.status_code})" if response is not None else ""))
+        raise _gave_up(self.config.max_retries + 1, response)
