@@ -32,6 +32,15 @@ def _lower_keys(obj: dict[str, Any]) -> dict[str, Any]:
     return {str(k).strip().lower(): v for k, v in obj.items()}
 
 
+def last_match(text: str, patterns: list[str], flags: int) -> str | None:
+    """The last match of the first pattern, in order of preference, that matches at all."""
+    for pattern in patterns:
+        matches = re.findall(pattern, text, flags=flags)
+        if matches:
+            return matches[-1]
+    return None
+
+
 def find_json_object(text: str, key: str) -> dict[str, Any] | None:
     """The last JSON object in `text` (fenced or inline) that has `key`; keys are lower-cased."""
     candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
@@ -101,12 +110,11 @@ def parse_score(text: str, lo: float, hi: float) -> float | None:
         rf"({_NUMBER})\s*(?:/|out of)\s*{hi_text}\b",
         rf"^\s*({_NUMBER})\s*$",
     ]
-    for pattern in patterns:
-        matches = re.findall(pattern, text, flags=re.IGNORECASE | re.MULTILINE)
-        if matches:
-            n = float(matches[-1])
-            return n if lo <= n <= hi else None
-    return None
+    found = last_match(text, patterns, re.IGNORECASE | re.MULTILINE)
+    if found is None:
+        return None
+    n = float(found)
+    return n if lo <= n <= hi else None
 
 
 # -- principles -----------------------------------------------------------------------------------
@@ -162,11 +170,8 @@ def parse_equivalent(text: str) -> bool | None:
         r"\b(?:equivalent|verdict|answer)\b\s*[:=]\s*\**\s*(yes|no|true|false)\b",
         r"^\W*(yes|no)\W*$",
     ]
-    for pattern in patterns:
-        matches = re.findall(pattern, text, flags=re.IGNORECASE | re.MULTILINE)
-        if matches:
-            return as_bool(matches[-1])
-    return None
+    found = last_match(text, patterns, re.IGNORECASE | re.MULTILINE)
+    return None if found is None else as_bool(found)
 
 
 # -- pairwise -------------------------------------------------------------------------------------
@@ -195,8 +200,5 @@ def parse_winner(text: str) -> Winner | None:
         r"\b(?:winner|better response|verdict)\b\s*(?:is)?\s*[:=]?\s*\**\s*((?:response\s+)?(?-i:A|B)\b|tie\b)",
         r"\b(?:response|assistant)\s+((?-i:A|B))\s+is\s+better\b",
     ]
-    for pattern in patterns:
-        matches = re.findall(pattern, text, flags=re.IGNORECASE)
-        if matches:
-            return as_winner(matches[-1])
-    return None
+    found = last_match(text, patterns, re.IGNORECASE)
+    return None if found is None else as_winner(found)
