@@ -34,7 +34,3 @@ def parse_json(body: bytes) -> Any:
     except orjson.JSONDecodeError as exc:
         raise HTTPException(400, f"request body is not valid UTF-8 JSON: {exc}") from None
 
-
-async def read_json_body(request: Request, max_bytes: int) -> Any:
-    """The request body parsed as JSON (400 if it is not), within `max_bytes` (413 if over)."""
-    return parse_json(await read_body(request, max_bytes))

@@ -81,11 +81,11 @@ class Scorer:
         return verdicts  # type: ignore[return-value]
 
     async def _run(self, jobs: dict[str, Job], timeout_s: float) -> dict[str, Verdict]:
-        sync_keys = sorted(
-            (k for k, j in jobs.items() if not self.registry.resolve(j.spec).is_async),
-            key=lambda k: _locality_key(jobs[k]),
-        )
-        async_keys = [k for k, j in jobs.items() if self.registry.resolve(j.spec).is_async]
+        sync_keys: list[str] = []
+        async_keys: list[str] = []
+        for key, job in jobs.items():
+            (async_keys if self.registry.resolve(job.spec).is_async else sync_keys).append(key)
+        sync_keys.sort(key=lambda k: _locality_key(jobs[k]))
         sync_run = self.executor.run([jobs[k] for k in sync_keys], timeout_s) if sync_keys else _none()
         async_run = asyncio.gather(*(self._run_async(jobs[k], timeout_s) for k in async_keys))
         sync_verdicts, async_verdicts = await asyncio.gather(sync_run, async_run)
