@@ -4,7 +4,7 @@ many inputs, each call in a fork of the loaded interpreter.
 Executed as the program of a warm-Python run (it is PID 1 of the run's own PID namespace), so it
 uses the standard library only and imports nothing from this package. `sandbox/calls.py` is the
 service side. Protocol:
-  stdin   one JSON object: {"entry", "calls": [[arg, ...], ...], "call_timeout_s", "result_bytes"}
+  stdin   one JSON object: {"entry", "calls": [[arg, ...], ...], "call_timeout_s", "budget_s", "result_bytes"}
   fd 3    one JSON line per event: {"loaded": true} or {"load_error": "..."}, then per call
           {"i": index, "status": "ok" | "error" | "timeout" | "crashed", "ms": wall ms,
            "value": JSON text of the return value, "message": str, "output": tail of its prints}
@@ -183,6 +183,7 @@ def main() -> None:
     request = _loads(sys.stdin.read())
     entry, calls = request["entry"], request["calls"]
     timeout_s, result_bytes = float(request["call_timeout_s"]), int(request["result_bytes"])
+    end = _monotonic() + float(request["budget_s"])  # no call starts, or runs, past the batch's budget
     with open(MODULE_PATH, encoding="utf-8") as fh:
         source = fh.read()
     module = types.ModuleType("verifier_module")
@@ -202,7 +203,10 @@ def main() -> None:
     _kill_the_rest()  # threads or forks started at import time do not outlive the load
     _emit({"loaded": True})
     for index, args in enumerate(calls):
-        _emit(_call(index, fn, args, timeout_s, result_bytes))
+        remaining = end - _monotonic()
+        if remaining <= 0:
+            return
+        _emit(_call(index, fn, args, min(timeout_s, remaining), result_bytes))
 
 
 main()

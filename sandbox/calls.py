@@ -118,7 +118,7 @@ class FunctionHost:
             "wall_time_s": max(0.05, wall_s) + _RUN_SLACK_S,
             "cpu_time_s": max(1.0, min(self.limits.cpu_time_s, call_timeout_s + 1.0)),
         })
-        request = {"entry": self.entry, "calls": calls, "call_timeout_s": call_timeout_s,
+        request = {"entry": self.entry, "calls": calls, "call_timeout_s": call_timeout_s, "budget_s": wall_s,
                    "result_bytes": self.result_bytes}
         try:
             result, channel = self._prepared().run_raw(stdin=json.dumps(request), limits=limits)

@@ -93,9 +93,11 @@ class ProcessPool:
         self,
         workers: int | None = None,
         memory_limit_mb: int | None = 4096,
+        verifier_store: str | None = None,
     ) -> None:
         self.size = workers or os.cpu_count() or 1
         self.memory_limit_bytes = memory_limit_mb * 2**20 if memory_limit_mb else None
+        self.verifier_store = verifier_store  # runtime-registered verifiers, applied by every worker
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(["verifiers.runtime.preload"])
         self._workers: list[_Worker] = []
@@ -146,7 +148,7 @@ class ProcessPool:
     def _spawn(self) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
-            target=worker_main, args=(child_conn, self.memory_limit_bytes), daemon=True, name="referee-worker"
+            target=worker_main, args=(child_conn, self.memory_limit_bytes, self.verifier_store), daemon=True, name="referee-worker"
         )
         process.start()
         child_conn.close()

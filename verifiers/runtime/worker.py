@@ -15,11 +15,14 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from verifiers.base import Context
-from verifiers.registry import Registry, default_registry
-from verifiers.scoring import Job, score_prepared
+from verifiers.batching import score_jobs
+from verifiers.contract import Status, Verdict
+from verifiers.custom.catalog import RuntimeVerifiers
+from verifiers.custom.store import FileStore
+from verifiers.registry import Registry, UnknownVerifierError, default_registry
+from verifiers.scoring import Job
 
 FLUSH_EVERY_S = 0.002
 
@@ -47,7 +50,7 @@ class _ParamsCache:
         return model
 
 
-def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
+def worker_main(conn: Connection, memory_limit_bytes: int | None, verifier_store: str | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     if memory_limit_bytes:
         # A runaway verifier gets MemoryError (an `error` verdict) instead of starving the host.
@@ -56,6 +59,9 @@ def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, hard))
     registry = default_registry()
+    runtime_verifiers = RuntimeVerifiers(registry, FileStore(verifier_store)) if verifier_store else None
+    if runtime_verifiers is not None:
+        runtime_verifiers.sync()
     params_cache = _ParamsCache(registry)
     while True:
         try:
@@ -64,18 +70,47 @@ def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
             return
         if chunk is None:
             return
-        out: list[tuple[int, dict[str, Any]]] = []
-        last_flush = time.monotonic()
-        for slot, spec, text, reference, raw_params, timeout_s in chunk:
-            ctx = Context(registry=registry, deadline=time.monotonic() + timeout_s)
-            job = Job(spec, text, reference, params_cache.get(spec, raw_params), raw_params)
-            out.append((slot, dict(score_prepared(job, ctx))))
-            now = time.monotonic()
-            if now - last_flush >= FLUSH_EVERY_S:
-                conn.send(out)
-                out, last_flush = [], now
-        if out:
+        if runtime_verifiers is not None and any(spec not in registry for spec in {job[1] for job in chunk}):
+            runtime_verifiers.sync()  # registered (or retired) since this worker last looked
+        _run_chunk(conn, chunk, registry, params_cache)
+
+
+def _run_chunk(conn: Connection, chunk: list[WireJob], registry: Registry, params_cache: _ParamsCache) -> None:
+    """Score a chunk, sending verdicts back in chunk order, flushed every FLUSH_EVERY_S."""
+    ready: dict[int, Verdict] = {}
+    jobs: list[Job] = []
+    positions: list[int] = []
+    timeouts: list[float] = []
+    for index, (_, spec, text, reference, raw_params, timeout_s) in enumerate(chunk):
+        try:
+            params = params_cache.get(spec, raw_params)
+        except (UnknownVerifierError, ValidationError, ValueError) as exc:
+            ready[index] = Verdict.failed(Status.error, f"this worker cannot run {spec}: {str(exc)[:500]}", verifier=spec)
+            continue
+        jobs.append(Job(spec, text, reference, params, raw_params))
+        positions.append(index)
+        timeouts.append(timeout_s)
+    out: list[tuple[int, dict[str, Any]]] = []
+    sent = 0
+    last_flush = time.monotonic()
+
+    def drain() -> None:
+        nonlocal sent
+        while sent < len(chunk) and sent in ready:
+            out.append((chunk[sent][0], dict(ready.pop(sent))))
+            sent += 1
+
+    drain()
+    for job_index, verdict in score_jobs(jobs, registry, timeouts):
+        ready[positions[job_index]] = verdict
+        drain()
+        now = time.monotonic()
+        if out and now - last_flush >= FLUSH_EVERY_S:
             conn.send(out)
+            out, last_flush = [], now
+    drain()
+    if out:
+        conn.send(out)
 
 
 def preload() -> None:
