@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from verifiers.custom.catalog import RegistrationError
 from verifiers.probe import ProbeRequest, judge, probe_items
 from verifiers.registry import UnknownVerifierError
-from server.routes.deps import parse_json, read_body, runtime_of
+from server.routes.deps import parse_json, read_body, service_of
 
 router = APIRouter(tags=["verifiers"])
 MAX_SPEC_BYTES = 4 << 20
@@ -25,10 +25,10 @@ async def register_verifier(request: Request) -> JSONResponse:
     Admin key required. 201 with the admission report when admitted; 422 with the report naming
     the failed stage and example when refused; 409 when `name@version` is taken or retired.
     """
-    runtime = runtime_of(request)
+    service = service_of(request)
     raw = parse_json(await read_body(request, MAX_SPEC_BYTES))
     try:
-        report = await asyncio.to_thread(runtime.custom.register, raw)
+        report = await asyncio.to_thread(service.custom.register, raw)
     except RegistrationError as exc:
         raise HTTPException(exc.status, str(exc)) from None
     body = report.model_dump(mode="json")
@@ -41,7 +41,7 @@ async def register_verifier(request: Request) -> JSONResponse:
 async def retire_verifier(request: Request, spec: str, reason: str | None = None) -> dict[str, Any]:
     """Retire `name@version` (admin key required); items naming it afterwards get `invalid_input`."""
     try:
-        record = await asyncio.to_thread(runtime_of(request).custom.retire, spec, reason)
+        record = await asyncio.to_thread(service_of(request).custom.retire, spec, reason)
     except (RegistrationError, UnknownVerifierError) as exc:
         raise HTTPException(getattr(exc, "status", 422), str(exc)) from None
     return {"retired": spec, "reason": record["retired"]["reason"]}
@@ -54,18 +54,18 @@ async def probe_verifier(request: Request, spec: str) -> dict[str, Any]:
     Body (optional): `{reference, example, params, prompt}`; without it, built-ins use a default
     task and runtime verifiers their first accept example.
     """
-    runtime = runtime_of(request)
+    service = service_of(request)
     body = await request.body()
     try:
         probe_request = ProbeRequest.model_validate(parse_json(body)) if body.strip() else None
     except ValidationError as exc:
         raise HTTPException(422, f"invalid probe request: {exc.errors()[0]['msg']}") from None
     try:
-        verifier = runtime.registry.resolve(spec)
-        planned = probe_items(verifier, runtime.registry, probe_request)
+        verifier = service.registry.resolve(spec)
+        planned = probe_items(verifier, service.registry, probe_request)
     except UnknownVerifierError as exc:
         raise HTTPException(404, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    verdicts = [await runtime.scorer.score(items) for _, _, items in planned]
+    verdicts = [await service.scorer.score(items) for _, _, items in planned]
     return judge(verifier.spec, planned, verdicts)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from server.routes.deps import runtime_of
+from server.routes.deps import service_of
 
 router = APIRouter(tags=["verifiers"])
 
@@ -15,6 +15,6 @@ router = APIRouter(tags=["verifiers"])
 async def list_verifiers(request: Request) -> dict[str, Any]:
     """Every verifier: name, version, description, the JSON schema of its params; runtime-registered
     ones also carry `runtime` (kind, source hash, admission report). `retired` lists retired ones."""
-    runtime = runtime_of(request)
-    retired = [r for r in runtime.custom.describe() if r["retired"]]
-    return {"verifiers": runtime.registry.describe(), "retired": retired}
+    service = service_of(request)
+    retired = [r for r in service.custom.describe() if r["retired"]]
+    return {"verifiers": service.registry.describe(), "retired": retired}

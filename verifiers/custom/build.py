@@ -29,6 +29,12 @@ def pinned(spec: Spec, registry: Registry) -> Spec:
 
 def build_verifier(spec: Spec, registry: Registry) -> Verifier:
     """A verifier for a (pinned) spec; ValueError / UnknownVerifierError if it cannot be built."""
+    verifier = _build(spec, registry)
+    verifier.source_hash = spec.source_hash  # type: ignore[attr-defined]  # part of the registry fingerprint
+    return verifier
+
+
+def _build(spec: Spec, registry: Registry) -> Verifier:
     if isinstance(spec, PresetSpec):
         base = registry.resolve(spec.base)
         if base.name == "composite" or isinstance(base, (PresetVerifier, FixedCompositeVerifier)):

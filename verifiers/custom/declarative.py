@@ -25,6 +25,9 @@ class PresetVerifier(Verifier):
         self.base_params: BaseModel = base.parse_params(params)
         self.is_async = base.is_async  # type: ignore[misc]
 
+    def identity(self) -> str:
+        return f"{type(self).__qualname__} {getattr(self, 'source_hash', '')}"
+
     def check_reference(self, reference: Any, params: BaseModel) -> Any:
         return self.base.check_reference(reference, self.base_params)
 
@@ -50,6 +53,9 @@ class FixedCompositeVerifier(Verifier):
         self.description = description or "composite of " + ", ".join(p.verifier for p in parts.parts)  # type: ignore[misc]
         self.parts = parts
         self._sum = CompositeVerifier()
+
+    def identity(self) -> str:
+        return f"{type(self).__qualname__} {getattr(self, 'source_hash', '')}"
 
     def verify(self, completion: str, reference: Any, params: BaseModel, ctx: Context) -> Verdict:
         return self._sum.verify(completion, reference, self.parts, ctx)

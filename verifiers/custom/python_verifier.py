@@ -99,6 +99,14 @@ class SandboxedPythonVerifier(Verifier):
         self.call_timeout_s = max(1.0, 5 * time_budget_ms / 1000)
         self.source_hash = source_hash
 
+    def identity(self) -> str:
+        return f"{type(self).__qualname__} {self.source_hash}"
+
+    def __reduce__(self) -> Any:  # the params model is built per instance: pickle the definition
+        return (SandboxedPythonVerifier, (self.name, self.version, self.description, self.source, self.entry,
+                                          self.params_schema, self.limits.memory_mb, self.call_timeout_s * 200,
+                                          self.source_hash))
+
     @property
     def _host_key(self) -> str:
         return f"{self.source_hash}:{self.entry}:{self.limits.memory_mb}"

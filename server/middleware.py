@@ -7,7 +7,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.runtime import ServiceRuntime
+from server.service import Service
 
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")
 ADMIN_PREFIX = "/v1/verifiers"
@@ -29,27 +29,27 @@ def _token(scope: Scope) -> str | None:
 
 
 class AuthAndMetricsMiddleware:
-    def __init__(self, app: ASGIApp, runtime: ServiceRuntime) -> None:
+    def __init__(self, app: ASGIApp, service: Service) -> None:
         self.app = app
-        self.runtime = runtime
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        keys, admin_keys = self.runtime.api_keys, self.runtime.admin_keys
+        keys, admin_keys = self.service.api_keys, self.service.admin_keys
         if is_admin_request(scope["method"], path):
             refusal = self._admin_refusal(_token(scope))
             if refusal is not None:
                 await _reject(send, *refusal)
-                self.runtime.metrics.requests.labels("auth", str(refusal[0])).inc()
+                self.service.metrics.requests.labels("auth", str(refusal[0])).inc()
                 return
         elif (keys or admin_keys) and not path.startswith(OPEN_PATHS):
             token = _token(scope)
             if token is None or not _known(token, keys | admin_keys):
                 await _reject(send)
-                self.runtime.metrics.requests.labels("auth", "401").inc()
+                self.service.metrics.requests.labels("auth", "401").inc()
                 return
         status = 500
 
@@ -64,21 +64,21 @@ class AuthAndMetricsMiddleware:
         finally:
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
-            self.runtime.metrics.requests.labels(label, str(status)).inc()
+            self.service.metrics.requests.labels(label, str(status)).inc()
 
 
     def _admin_refusal(self, token: str | None) -> tuple[int, str] | None:
         """Admin keys are separate from scoring keys; without any, only a loopback server takes admin calls."""
-        admin_keys = self.runtime.admin_keys
+        admin_keys = self.service.admin_keys
         if admin_keys:
             if token is not None and _known(token, admin_keys):
                 return None
-            if token is not None and _known(token, self.runtime.api_keys):
+            if token is not None and _known(token, self.service.api_keys):
                 return 403, "this is a scoring key; registering and retiring verifiers needs an admin key"
             return 401, "registering and retiring verifiers needs an admin key: send Authorization: Bearer <admin key>"
-        if self.runtime.api_keys:
+        if self.service.api_keys:
             return 403, "no admin keys are configured (REFEREE_ADMIN_KEYS): runtime registration is off"
-        if not self.runtime.settings.loopback:
+        if not self.service.settings.loopback:
             return 403, ("runtime registration is refused on a non-loopback bind without auth: "
                          "set REFEREE_ADMIN_KEYS")
         return None

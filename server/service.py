@@ -14,7 +14,7 @@ from server.settings import Settings
 
 
 @dataclass
-class ServiceRuntime:
+class Service:
     settings: Settings
     registry: Registry
     executor: Executor
@@ -25,15 +25,15 @@ class ServiceRuntime:
     admin_keys: frozenset[str] = frozenset()
 
     @classmethod
-    def embedded(cls, settings: Settings, registry: Registry | None = None) -> ServiceRuntime:
-        """The single-host default: a local process pool and an in-memory result cache."""
-        # A copy: runtime registrations change this registry, never the process-wide default.
-        registry = registry or Registry(default_registry().all())
+    def embedded(cls, settings: Settings, registry: Registry | None = None) -> Service:
+        """The single-host default: a local process pool running `registry`, an in-memory cache."""
+        registry = registry or default_registry()
+        # Runtime registrations persist in the store; every worker applies them from there too.
         store_path = settings.verifier_store or default_store_path()
         custom = RuntimeVerifiers(registry, FileStore(store_path))
         custom.sync()
-        pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb,
-                           verifier_store=str(store_path))
+        pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb, registry=registry,
+                           max_pending=settings.max_pending_items, verifier_store=str(store_path))
         scorer = Scorer(
             registry,
             pool,
@@ -41,5 +41,5 @@ class ServiceRuntime:
             default_timeout_s=settings.default_timeout_s,
             max_completion_chars=settings.max_completion_chars,
         )
-        return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts), settings.keys(), custom,
-                   settings.admin_key_set())
+        return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts, pool.pending), settings.keys(),
+                   custom, settings.admin_key_set())
