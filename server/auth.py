@@ -12,10 +12,14 @@ OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/red
 
 
 def _token(scope: Scope) -> str | None:
+    """The bearer token, or the `X-API-Key` header (what ORS clients send)."""
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else None
+            if scheme.lower() == "bearer":
+                return token.strip()
+        elif name == b"x-api-key" and value:
+            return value.decode("latin-1").strip()
     return None
 
 
@@ -53,7 +57,7 @@ class AuthAndMetricsMiddleware:
 
 
 async def _reject(send: Send) -> None:
-    body = b'{"detail":"missing or invalid API key: send Authorization: Bearer <key>"}'
+    body = b'{"detail":"missing or invalid API key: send Authorization: Bearer <key> (or X-API-Key: <key>)"}'
     await send({"type": "http.response.start", "status": 401,
                 "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
     await send({"type": "http.response.body", "body": body})
