@@ -140,8 +140,11 @@ def both(path: str, method: str, **kwargs: Any):
 # -- discovery ---------------------------------------------------------------------------------------
 
 @router.get("/health")
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+async def health(request: Request) -> dict[str, Any]:
+    """`{"status": "ok"}`, plus this process's live sessions and interpreters."""
+    service = service_of(request)
+    return {"status": "ok", "sessions": len(service.store), "interpreters": len(service.interpreters),
+            "max_sessions": service.store.max_sessions}
 
 
 @router.get("/list_environments")
