@@ -38,8 +38,15 @@ def result_events(result: str) -> list[bytes]:
     return [event("chunk", piece) for piece in pieces[:-1]] + [event("end", pieces[-1])]
 
 
+QUICK_S = 0.02  # a call done this soon is answered in one write: id and result together
+
+
 async def task_stream(task_id: str, task: asyncio.Future, ping_interval_s: float) -> AsyncIterator[bytes]:
     """The events of one tool call: its id, pings while it runs, then its result (a JSON string)."""
+    await asyncio.wait({task}, timeout=QUICK_S)
+    if task.done() and not task.cancelled() and task.exception() is None:
+        yield b"".join([event("task_id", task_id), *result_events(task.result())])
+        return
     yield event("task_id", task_id)
     while not task.done():
         try:
