@@ -21,10 +21,14 @@ def is_admin_request(method: str, path: str) -> bool:
 
 
 def _token(scope: Scope) -> str | None:
+    """The bearer token, or the `X-API-Key` header (what ORS clients send)."""
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" else None
+            if scheme.lower() == "bearer":
+                return token.strip()
+        elif name == b"x-api-key" and value:
+            return value.decode("latin-1").strip()
     return None
 
 
@@ -89,7 +93,8 @@ def _known(token: str, keys: frozenset[str]) -> bool:
 
 
 async def _reject(send: Send, status: int = 401,
-                  detail: str = "missing or invalid API key: send Authorization: Bearer <key>") -> None:
+                  detail: str = "missing or invalid API key: send Authorization: Bearer <key> (or X-API-Key: <key>)",
+                  ) -> None:
     body = json.dumps({"detail": detail}).encode()
     headers = [(b"content-type", b"application/json")] + ([(b"www-authenticate", b"Bearer")] if status == 401 else [])
     await send({"type": "http.response.start", "status": status, "headers": headers})
