@@ -191,7 +191,7 @@ MAX_BATCH = 256
 
 
 def _batchable(task: Task, registry: Registry) -> Verifier | None:
-    if task.fingerprint != registry.fingerprint:
+    if task.kind != "verify" or task.fingerprint != registry.fingerprint:
         return None
     try:
         verifier = registry.resolve(task.spec)
