@@ -98,6 +98,23 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
         name="bash", aliases=("bash", "sh", "shell"), source_name="main.sh",
         run=("/bin/bash", "/prog/main.sh"), toolchain=("/bin/bash",),
     ),
+    # Program + reference test code (sandbox/testcode.py); not fence tags, never chosen by users.
+    Language(
+        name="c+tests", aliases=(), source_name="main.c",
+        compile=("/usr/bin/gcc", "-O2", "-std=gnu17", "-pipe", "-Wl,--wrap=main", "-o", "main", "main.c", "-lm"),
+        run=("/prog/main",), toolchain=("/usr/bin/gcc",),
+    ),
+    Language(
+        name="cpp+tests", aliases=(), source_name="main.cpp",
+        compile=("/usr/bin/g++", "-O2", "-std=gnu++17", "-pipe", "-Wl,--wrap=main", "-o", "main", "main.cpp"),
+        run=("/prog/main",), toolchain=("/usr/bin/g++",), memory_markers=("std::bad_alloc",),
+    ),
+    Language(
+        name="rust+tests", aliases=(), source_name="main.rs",
+        compile=("/usr/bin/rustc", "-O", "--edition", "2021", "--test", "-o", "main", "main.rs"),
+        run=("/prog/main", "--test-threads=1", "--nocapture"), toolchain=("/usr/bin/rustc", "/usr/bin/cc"),
+        memory_markers=("memory allocation of",),
+    ),
 )}
 
 _ALIASES = {alias: lang for lang in LANGUAGES.values() for alias in (lang.name, *lang.aliases)}
@@ -117,4 +134,4 @@ def missing_toolchain(lang: Language) -> str | None:
 
 
 def available_languages() -> list[str]:
-    return [name for name, lang in LANGUAGES.items() if missing_toolchain(lang) is None]
+    return [name for name, lang in LANGUAGES.items() if "+" not in name and missing_toolchain(lang) is None]
