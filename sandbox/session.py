@@ -42,7 +42,7 @@ _ZYGOTE_SOURCE: str | None = None
 _HARNESS_IMPORT = "from sandbox.harness import run_trusted_test, send_message, serve_program_calls  # inlined in the sandbox\n"
 _shared_lock = threading.Lock()
 _PARENT_OVERHEAD_BYTES = 48 << 20  # the warm parent, bwrap and page tables, on top of the run's own limit
-_PARENT_TASKS = 6  # outer bwrap, its init, the warm parent, the run's init, the test server and its test
+_PARENT_TASKS = 5  # outer bwrap, its init, the warm parent, the run's init, the test server (+1: a trusted test)
 _CONTROL_SLACK_S = 15.0  # how long past a run's own wall limit we wait before declaring the sandbox hung
 
 
@@ -298,18 +298,18 @@ class Sandbox:
         with self.lock:
             if not self.alive:
                 self.start()
-            self.apply_limits(limits)
+            self.apply_limits(limits, trusted_test=test is not None)
             before = self._cgroup.oom_kills() if self._cgroup is not None else 0
             raw = self._request({"op": "run", "job": job}, timeout_s=limits.wall_time_s + _CONTROL_SLACK_S,
                                 trailer=test)
             oom = self._cgroup is not None and self._cgroup.oom_kills() > before
             return raw, oom
 
-    def apply_limits(self, limits: Limits) -> None:
+    def apply_limits(self, limits: Limits, trusted_test: bool = False) -> None:
         """Set the cgroup to what one run (or compile) under `limits` may use."""
         if self._cgroup is not None:
             self._cgroup.set_limits(self._baseline_bytes + _PARENT_OVERHEAD_BYTES + (limits.memory_mb << 20),
-                                    limits.max_processes + _PARENT_TASKS)
+                                    limits.max_processes + _PARENT_TASKS + trusted_test)
 
     def job_limits(self, limits: Limits) -> dict:
         data = limits.model_dump()
