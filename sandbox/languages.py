@@ -58,6 +58,8 @@ def java_class_name(source: str) -> str:
     return match.group(1) if match else "Main"
 
 
+_RUSTC_FLAGS = ("-C", "opt-level=1", "-C", "overflow-checks=off", "-C", "debug-assertions=off", "--edition", "2021")
+
 LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     Language(
         name="python", aliases=("python", "py", "python3", "py3"), source_name="main.py",
@@ -90,7 +92,9 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     ),
     Language(
         name="rust", aliases=("rust", "rs"), source_name="main.rs",
-        compile=("/usr/bin/rustc", "-O", "--edition", "2021", "-o", "main", "main.rs"),
+        # opt-level 1 builds about 3x faster than -O (opt-level 2) and keeps its semantics: no
+        # overflow checks, no debug assertions, explicitly, as in a release build.
+        compile=("/usr/bin/rustc", *_RUSTC_FLAGS, "-o", "main", "main.rs"),
         run=("/prog/main",), toolchain=("/usr/bin/rustc", "/usr/bin/cc"),
         memory_markers=("memory allocation of",),
     ),
@@ -111,7 +115,7 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     ),
     Language(
         name="rust+tests", aliases=(), source_name="main.rs",
-        compile=("/usr/bin/rustc", "-O", "--edition", "2021", "--test", "-o", "main", "main.rs"),
+        compile=("/usr/bin/rustc", *_RUSTC_FLAGS, "--test", "-o", "main", "main.rs"),
         run=("/prog/main", "--test-threads=1", "--nocapture"), toolchain=("/usr/bin/rustc", "/usr/bin/cc"),
         memory_markers=("memory allocation of",),
     ),

@@ -327,6 +327,7 @@ def _run(job: dict, state: dict) -> dict:
         _check(_libc.setns(state["own_pid_ns"], CLONE_NEWPID), "setns")
     else:
         try:
+            os.setsid()  # its own process group: kill(0, ...) in the run reaches only the run
             os.dup2(stdin_r, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
