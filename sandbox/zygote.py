@@ -29,7 +29,10 @@ import struct
 import sys
 import time
 
-from sandbox.harness import run_trusted_test, send_message, serve_program_calls  # inlined in the sandbox
+try:  # the service side; sandbox/session.py inlines sandbox/harness.py in place of these four lines
+    from sandbox.harness import run_trusted_test, send_message, serve_program_calls
+except ImportError:  # run as source without the harness (sandbox/interpreter.py): no assert tests there
+    run_trusted_test = send_message = serve_program_calls = None
 
 _HEADER = struct.Struct("!I")
 MAX_FRAME = 256 << 20
