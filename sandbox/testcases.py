@@ -207,8 +207,8 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
     if shape is None:
         raise ValueError(f"test code is not supported for {language}")
     for index, test in tests:
-        with box.program(shape.run_language, shape.combine(source, test.test_code), files=files,
-                         limits=options.limits) as prog:
+        run_language, combined = shape.build(source, test.test_code)
+        with box.program(run_language, combined, files=files, limits=options.limits) as prog:
             report.compile = prog.compile_result
             if prog.compile_result is not None and not prog.compile_result.ok:
                 if len(tests) == 1:  # the program (with its tests) does not build: nothing ran

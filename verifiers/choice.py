@@ -64,12 +64,13 @@ def extract_choice(text: str, letters: str) -> tuple[str | None, str, list[str]]
     valid = set(letters.upper())
     boxed = [_letters_in(b, valid) for b in boxed_contents(text)]
     boxed = [found for found in boxed if found]
-    if boxed:
-        return boxed[-1][-1], "boxed", sorted(set(boxed[-1]))
-    markers = [m for pattern in _MARKERS for m in re.finditer(pattern, text) if m.group(1).upper() in valid]
-    if markers:  # the last statement decides; earlier ones were working
-        stated = _with_joined(text, max(markers, key=lambda m: m.start()), valid)
-        return stated[0], "marker", sorted(set(stated))
+    if boxed:  # every box counts: "\\boxed{A} ... \\boxed{C}" is a hedge too
+        return boxed[-1][-1], "boxed", sorted({letter for found in boxed for letter in found})
+    markers = sorted((m for pattern in _MARKERS for m in re.finditer(pattern, text) if m.group(1).upper() in valid),
+                     key=lambda m: m.start())
+    if markers:  # every stated answer counts: "Answer: A. Or maybe the answer is C." is a hedge
+        stated = [letter for m in markers for letter in _with_joined(text, m, valid)]
+        return _with_joined(text, markers[-1], valid)[0], "marker", sorted(set(stated))
     named = [m.group(1).upper() for m in re.finditer(_PARENTHESISED, text) if m.group(1).upper() in valid]
     if named:
         return named[-1], "parenthesised", sorted(set(named))
