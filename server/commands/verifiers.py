@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.url:
-        from server.client import RefereeClient
+        from referee_client import RefereeClient
 
         with RefereeClient(args.url, api_key=args.api_key) as client:
             described = client.verifiers()
