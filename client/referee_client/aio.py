@@ -21,7 +21,7 @@ from referee_client.wire import (RefereeError, Verdict, as_item, backoff_s, chun
 class AsyncRefereeClient:
     def __init__(self, url: str | None = None, *, api_key: str | None = None, timeout: float = 600.0,
                  batch_size: int = 2048, max_retries: int = 6, backoff_s: float = 0.25, max_concurrency: int = 4,
-                 micro_batch_ms: float | None = None, micro_batch_max: int = 1024, max_inflight: int = 8) -> None:
+                 micro_batch_ms: float | None = None, micro_batch_max: int = 1024, max_inflight: int = 4) -> None:
         self.connection = connection(url, api_key, timeout, batch_size, max_retries, backoff_s)
         self._http = httpx.AsyncClient(base_url=self.connection.url, headers=self.connection.headers,
                                        timeout=timeout, limits=httpx.Limits(max_connections=max_concurrency * 2))

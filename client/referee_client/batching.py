@@ -40,7 +40,7 @@ class MicroBatcher:
     """
 
     def __init__(self, post: PostBatch, *, window_s: float = 0.005, max_items: int = 1024,
-                 max_inflight: int = 8) -> None:
+                 max_inflight: int = 4) -> None:
         if window_s < 0 or max_items < 1 or max_inflight < 1:
             raise ValueError("window_s >= 0, max_items >= 1 and max_inflight >= 1")
         self._post = post

@@ -40,7 +40,7 @@ def connection(url: str | None, api_key: str | None, timeout: float, batch_size:
 class RefereeClient:
     def __init__(self, url: str | None = None, *, api_key: str | None = None, timeout: float = 600.0,
                  batch_size: int = 2048, max_retries: int = 6, backoff_s: float = 0.25,
-                 micro_batch_ms: float | None = None, micro_batch_max: int = 1024, max_inflight: int = 8) -> None:
+                 micro_batch_ms: float | None = None, micro_batch_max: int = 1024, max_inflight: int = 4) -> None:
         self.connection = connection(url, api_key, timeout, batch_size, max_retries, backoff_s)
         self._http = httpx.Client(base_url=self.connection.url, headers=self.connection.headers, timeout=timeout,
                                   limits=httpx.Limits(max_connections=max(max_inflight, 4) * 2))
