@@ -22,10 +22,20 @@ class Settings(BaseSettings):
     max_items_per_request: int = 16_384
     max_body_bytes: int = 64 * 2**20
     max_completion_chars: int = 1_000_000
+    max_pending_items: int = Field(
+        65_536, ge=1, description="items queued or running at once (all requests); past it, 429 with Retry-After")
     cache_entries: int = 200_000
     api_keys: str = Field("", description="comma-separated bearer tokens; empty means no auth")
     api_keys_file: Path | None = Field(None, description="file with one bearer token per line")
     allow_no_auth: bool = Field(False, description="serve without keys on a non-loopback address")
+    # Multi-turn sessions over the Open Reward Standard (/v1/ors)
+    ors_config: Path | None = Field(None, description="TOML file of ORS environment options and task files")
+    ors_task_files: str = Field("", description="task files served as ORS environments: NAME=PATH[,NAME=PATH]")
+    ors_session_idle_s: float = Field(900.0, gt=0, description="an ORS session expires after this long without a request")
+    ors_max_sessions: int = Field(4096, ge=1, description="live ORS sessions per server process; more get HTTP 429")
+    ors_max_interpreters: int = Field(32, ge=1, description="live run_python interpreters per server process")
+    ors_python_wall_s: float = Field(10.0, gt=0, le=300, description="wall-clock limit of one run_python call")
+    ors_ping_interval_s: float = Field(10.0, gt=0, description="SSE keep-alive comment interval during tool calls")
 
     def keys(self) -> frozenset[str]:
         found = {k.strip() for k in self.api_keys.split(",") if k.strip()}

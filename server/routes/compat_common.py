@@ -15,7 +15,8 @@ from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
 from verifiers.contract import Item, Status, Verdict
-from server.routes.deps import runtime_of
+from verifiers.runtime import Overloaded
+from server.routes.deps import service_of
 
 # Statuses that carry no real reward (DESIGN §8); the compat shapes have no masking, so they
 # answer 0 and count these, or fail the request when the caller asks for that.
@@ -66,18 +67,24 @@ def item_for(completion: str, label: Any, verifier: str | None, params: dict[str
 
 async def score_rows(request: Request, rows: list[Item | Verdict], timeout_s: float | None = None) -> list[Verdict]:
     """Score the rows that became items; rows that did not keep their verdict. Order is kept."""
-    runtime = runtime_of(request)
-    if not runtime.executor.ready():
+    service = service_of(request)
+    settings = service.settings
+    if not service.executor.ready():
         raise HTTPException(503, "no verifier workers are ready yet", headers={"retry-after": "1"})
-    if len(rows) > runtime.settings.max_items_per_request:
+    if len(rows) > settings.max_items_per_request:
         raise HTTPException(413, f"{len(rows)} rows is over the limit "
-                                 f"max_items_per_request={runtime.settings.max_items_per_request}; split the batch")
+                                 f"max_items_per_request={settings.max_items_per_request}; split the batch")
+    if timeout_s is not None and timeout_s > settings.max_timeout_s:
+        raise HTTPException(422, f"timeout_s={timeout_s} is over the limit max_timeout_s={settings.max_timeout_s}")
     positions = [i for i, row in enumerate(rows) if isinstance(row, Item)]
-    scored = await runtime.scorer.score([rows[i] for i in positions], timeout_s)  # type: ignore[misc]
+    try:
+        scored = await service.scorer.score([rows[i] for i in positions], timeout_s)  # type: ignore[misc]
+    except Overloaded as exc:  # the trainers' own retry loops take it from here
+        raise HTTPException(429, str(exc), headers={"retry-after": exc.retry_after_header}) from None
     verdicts: list[Verdict] = [row for row in rows]  # type: ignore[misc]
     for index, verdict in zip(positions, scored):
         verdicts[index] = verdict
-    runtime.metrics.observe(verdicts)
+    service.metrics.observe(verdicts)
     return verdicts
 
 

@@ -6,7 +6,6 @@ back as `reference` with `verifier: "env:NAME"`, and the server rebuilds the ins
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -15,14 +14,13 @@ from starlette.concurrency import run_in_threadpool
 
 from envs import GenerationBudgetExceeded, UnknownEnvironmentError, all_environments, get_environment
 from envs.ids import MAX_SEED
+from envs.registry import generation_lock
+from verifiers.validation import first_error
 
 router = APIRouter(tags=["envs"])
 
 MAX_SAMPLES_PER_REQUEST = 1024
 
-# Generators use z3's global context, which is not thread-safe: one generation at a time per
-# process (scoring needs no z3 and runs in the worker processes).
-_generation_lock = threading.Lock()
 
 
 class SampleRequest(BaseModel):
@@ -34,7 +32,7 @@ class SampleRequest(BaseModel):
 
 
 def _sample_serially(env: Any, seed: int, n: int, config: Any) -> list[Any]:
-    with _generation_lock:
+    with generation_lock:  # scoring needs no z3 and runs in the worker processes
         return env.sample_many(seed, n, config)
 
 
@@ -54,9 +52,7 @@ async def sample(name: str, body: SampleRequest) -> dict[str, Any]:
     try:
         config = env.parse_config(body.config)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ())) or "config"
-        raise HTTPException(422, f"bad config for {env.spec}: {where}: {err['msg']}") from None
+        raise HTTPException(422, f"bad config for {env.spec}: {first_error(exc, 'config')}") from None
     if body.seed + body.n - 1 > MAX_SEED:
         raise HTTPException(422, f"seeds run past {MAX_SEED}")
     try:
