@@ -15,13 +15,13 @@ import pytest
 import referee_client
 from referee_client import AsyncRefereeClient, RefereeClient, RefereeError
 from referee_client.wire import retry_after_s
-from tests.conftest import free_port
+from tests.conftest import free_port, running_server
 
 
-def verify_requests(url: str) -> float:
-    """How many `/v1/verify` requests the server has answered (its own Prometheus counter)."""
+def verify_requests(url: str, code: int = 200) -> float:
+    """How many `/v1/verify` requests the server has answered with `code` (its own Prometheus counter)."""
     text = httpx.get(f"{url}/metrics").text
-    found = re.search(r'referee_requests_total\{code="200",route="/v1/verify"\} ([0-9.e+]+)', text)
+    found = re.search(rf'referee_requests_total\{{code="{code}",route="/v1/verify"\}} ([0-9.e+]+)', text)
     return float(found.group(1)) if found else 0.0
 
 
@@ -73,6 +73,21 @@ def test_refusals_are_not_retried(server):
         with pytest.raises(RefereeError, match="413") as caught:
             client.verify([numeric_item(1)] * 20_000)
         assert caught.value.status_code == 413 and time.monotonic() - started < 30
+
+
+def test_an_overloaded_server_is_retried_after_its_retry_after(demo_plugin):
+    with running_server("--workers", "2", env={"REFEREE_MAX_PENDING_ITEMS": "8"}) as url:
+        slow = [{"verifier": "demo:sleep", "completion": str(i)} for i in range(6)]
+        with ThreadPoolExecutor(1) as pool:
+            holder = pool.submit(lambda: RefereeClient(url).verify(slow, timeout_s=2))
+            deadline = time.monotonic() + 30
+            while "referee_pending_items 6.0" not in httpx.get(f"{url}/metrics").text and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with RefereeClient(url, max_retries=8, micro_batch_ms=5) as client:
+                futures = [client.submit(numeric_item(n)) for n in range(1, 6)]  # 6 + 5 is over the bound
+                assert [f.result(timeout=60).reward for f in futures] == [1.0, 1.0, 1.0, 0.0, 1.0]
+            assert [v.status for v in holder.result()] == ["timeout"] * 6
+        assert verify_requests(url, 429) >= 1  # refused at first, then served after Retry-After
 
 
 def test_retry_after_is_read_as_seconds_or_a_date():
