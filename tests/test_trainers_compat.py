@@ -98,9 +98,11 @@ def test_openrlhf_on_error_fail_and_bad_requests(server):
     assert r.status_code == 502 and "invalid_input" in r.json()["detail"]
     assert httpx.post(f"{base}?verifier=math", json=body | {"prompts": []}).status_code == 422
     assert httpx.post(f"{base}?verifier=math&params=%7Bnot", json=body).status_code == 422
-    params = quote(json.dumps({"boxed_only": True}))
-    r = httpx.post(f"{base}?verifier=math&params={params}", json=body)
-    assert r.status_code == 200  # params reach the verifier (an unknown one is that row's invalid_input)
+    params = quote(json.dumps({"case_sensitive": True, "whitespace": "remove"}), safe="")
+    url = f"{base}?verifier=exact&params={params}"
+    assert "," not in url  # encoded, so OpenRLHF's split on commas leaves it whole
+    two = {"query": [query("Pa ris"), query("pa ris")], "prompts": [PROMPT] * 2, "labels": ["Paris"] * 2}
+    assert httpx.post(url, json=two).json()["rewards"] == [1.0, 0.0]  # both params reached the verifier
 
 
 def test_response_of_strips_prompt_and_end_tokens():

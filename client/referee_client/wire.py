@@ -169,4 +169,4 @@ class Connection:
 
 
 def chunks(items: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
-    return [items[i:i + size] for i in range(0, len(items), size)] or []
+    return [items[i:i + size] for i in range(0, len(items), size)]
