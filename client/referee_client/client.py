@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 
 from referee_client.batching import MicroBatcher
-from referee_client.wire import (Connection, RefereeError, Verdict, as_item, backoff_s, chunks, error_detail,
-                                 gave_up, make_item, parse_verdicts, request_body)
+from referee_client.wire import (Connection, RefereeError, Verdict, as_item, backoff_s, checked_json, chunks,
+                                 error_detail, gave_up, make_item, parse_verdicts, request_body)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 Progress = Callable[[int], None]
@@ -87,6 +87,20 @@ class RefereeClient:
 
     def verifiers(self) -> list[dict[str, Any]]:
         return self._get("/v1/verifiers")["verifiers"]
+
+    def register_verifier(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Register a runtime verifier (needs an admin key). Returns the admission report; a refused
+        registration raises RefereeError whose `report` names the failed stage and example."""
+        return checked_json(self._http.post("/v1/verifiers", json=dict(spec)))["report"]
+
+    def retire_verifier(self, spec: str, reason: str | None = None) -> dict[str, Any]:
+        """Retire `name@version` (needs an admin key)."""
+        return checked_json(self._http.delete(f"/v1/verifiers/{spec}", params={"reason": reason} if reason else None))
+
+    def probe(self, verifier: str, **task: Any) -> dict[str, Any]:
+        """Run the hack probe on a verifier; `task` may give reference, example, params, prompt."""
+        payload = {k: v for k, v in task.items() if v is not None}
+        return checked_json(self._http.post(f"/v1/verifiers/{verifier}/probe", json=payload))
 
     def ready(self) -> bool:
         try:

@@ -25,9 +25,10 @@ MAX_RETRY_AFTER_S = 60.0
 class RefereeError(RuntimeError):
     """The server refused a request (a 4xx other than 429), answered nonsense, or retries ran out."""
 
-    def __init__(self, message: str, status_code: int | None = None) -> None:
+    def __init__(self, message: str, status_code: int | None = None, report: Any = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.report = report  # a refused registration's admission report (failed stage and example)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +97,27 @@ def request_body(items: list[dict[str, Any]], timeout_s: float | None) -> bytes:
     return json.dumps(payload, ensure_ascii=False, allow_nan=False).encode()
 
 
-def error_detail(response: httpx.Response) -> str:
+def json_or_text(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object, or `{"detail": <text>}` when it is not one."""
     try:
         body = response.json()
     except ValueError:
-        return response.text
-    return str(body.get("detail", body)) if isinstance(body, dict) else str(body)
+        return {"detail": response.text}
+    return body if isinstance(body, dict) else {"detail": body}
+
+
+def error_detail(response: httpx.Response) -> str:
+    body = json_or_text(response)
+    return str(body.get("detail", body))
+
+
+def checked_json(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; a 4xx/5xx raises RefereeError (with the report, if the server sent one)."""
+    body = json_or_text(response)
+    if response.status_code >= 400:
+        raise RefereeError(f"HTTP {response.status_code}: {body.get('detail', body)}", response.status_code,
+                           body.get("report"))
+    return body
 
 
 def parse_verdicts(response: httpx.Response, expected: int) -> list[Verdict] | None:
