@@ -233,7 +233,7 @@ def test_listing_shows_runtime_verifiers_with_hash_and_report(scorer):
     runtime = listed["t:equals@1"]["runtime"]
     assert runtime["kind"] == "python" and runtime["source_hash"].startswith("sha256:")
     assert runtime["admission"]["admitted"] is True
-    assert "runtime" not in listed["math@1"]
+    assert "runtime" not in listed["math@2"]
     assert listed["t:equals@1"]["params_schema"]["type"] == "object"
 
 
