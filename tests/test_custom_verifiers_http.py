@@ -228,13 +228,14 @@ def test_the_probe_on_built_ins(scorer):
     assert scorer.post("/v1/verifiers/nope/probe").status_code == 404
 
 
-def test_listing_shows_runtime_verifiers_with_hash_and_report(scorer):
+def test_listing_shows_runtime_verifiers_with_hash_and_report(admin, scorer):
+    assert _register(admin, _spec("t:listed", kind="python", source=EQUALS)).status_code == 201
     listed = {v["spec"]: v for v in scorer.get("/v1/verifiers").json()["verifiers"]}
-    runtime = listed["t:equals@1"]["runtime"]
+    runtime = listed["t:listed@1"]["runtime"]
     assert runtime["kind"] == "python" and runtime["source_hash"].startswith("sha256:")
     assert runtime["admission"]["admitted"] is True
     assert not any("runtime" in v for spec, v in listed.items() if spec.startswith("math@"))
-    assert listed["t:equals@1"]["params_schema"]["type"] == "object"
+    assert listed["t:listed@1"]["params_schema"]["type"] == "object"
 
 
 def test_versions_are_immutable_and_a_retired_version_is_refused(admin, scorer):
