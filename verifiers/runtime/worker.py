@@ -233,9 +233,9 @@ def worker_main(sock: socket.socket, memory_limit_bytes: int | None, registry_bl
     runtime_verifiers = None
     if verifier_store:
         from verifiers.custom.catalog import RuntimeVerifiers
-        from verifiers.custom.store import FileStore
+        from verifiers.custom.store import open_store
 
-        runtime_verifiers = RuntimeVerifiers(registry, FileStore(verifier_store))
+        runtime_verifiers = RuntimeVerifiers(registry, open_store(verifier_store))
         runtime_verifiers.sync()
     if memory_limit_bytes:
         # A runaway verifier gets MemoryError (an `error` verdict) instead of starving the host.
