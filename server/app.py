@@ -1,4 +1,4 @@
-"""The FastAPI application: `create_app()` wires the runtime, middleware and route modules."""
+"""The FastAPI application: `create_app()` wires the service, middleware and route modules."""
 
 from __future__ import annotations
 
@@ -8,23 +8,23 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from server.auth import AuthAndMetricsMiddleware
+from server.middleware import AuthAndMetricsMiddleware
 from server.routes import ROUTE_MODULES
-from server.runtime import ServiceRuntime
+from server.service import Service
 from server.settings import Settings
 
 
-def create_app(settings: Settings | None = None, runtime: ServiceRuntime | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
-    runtime = runtime or ServiceRuntime.embedded(settings)
+    service = service or Service.embedded(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.executor.start()
+        await service.executor.start()
         try:
             yield
         finally:
-            await runtime.executor.close()
+            await service.executor.close()
 
     app = FastAPI(
         title="Referee",
@@ -32,8 +32,8 @@ def create_app(settings: Settings | None = None, runtime: ServiceRuntime | None 
         description="Verifiable rewards for RL post-training: math, code, environments, judges.",
         lifespan=lifespan,
     )
-    app.state.runtime = runtime
+    app.state.service = service
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(f"server.routes.{name}").router)
-    app.add_middleware(AuthAndMetricsMiddleware, runtime=runtime)
+    app.add_middleware(AuthAndMetricsMiddleware, service=service)
     return app

@@ -1,4 +1,4 @@
-"""Shared pieces of route handlers: the runtime, size-limited bodies, limit errors."""
+"""Shared pieces of route handlers: the service, size-limited bodies, limit errors."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 import orjson
 from fastapi import HTTPException, Request
 
-from server.runtime import ServiceRuntime
+from server.service import Service
 
 
-def runtime_of(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime
+def service_of(request: Request) -> Service:
+    return request.app.state.service
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:

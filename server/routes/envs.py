@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from envs import GenerationBudgetExceeded, UnknownEnvironmentError, all_environments, get_environment
 from envs.ids import MAX_SEED
+from verifiers.validation import first_error
 
 router = APIRouter(tags=["envs"])
 
@@ -54,9 +55,7 @@ async def sample(name: str, body: SampleRequest) -> dict[str, Any]:
     try:
         config = env.parse_config(body.config)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ())) or "config"
-        raise HTTPException(422, f"bad config for {env.spec}: {where}: {err['msg']}") from None
+        raise HTTPException(422, f"bad config for {env.spec}: {first_error(exc, 'config')}") from None
     if body.seed + body.n - 1 > MAX_SEED:
         raise HTTPException(422, f"seeds run past {MAX_SEED}")
     try:

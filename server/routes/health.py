@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from server.routes.deps import runtime_of
+from server.routes.deps import service_of
 
 router = APIRouter(tags=["operations"])
 
@@ -18,10 +18,10 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
-    ready = runtime_of(request).executor.ready()
+    ready = service_of(request).executor.ready()
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    return Response(runtime_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(service_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)

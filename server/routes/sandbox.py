@@ -71,7 +71,7 @@ async def run_program(body: SandboxRunRequest, request: Request) -> SandboxRunRe
     """Compile (if needed) and run once. The status says how it ended: ok, runtime_error, timeout,
     memory_limit, output_limit, compile_error or sandbox_error; HTTP errors are for bad requests only."""
     pool, slots = _pool(request)
-    if body.limits.wall_time_s > request.app.state.runtime.settings.max_timeout_s:
+    if body.limits.wall_time_s > request.app.state.service.settings.max_timeout_s:
         raise HTTPException(422, "limits.wall_time_s is over the server's max_timeout_s")
     async with slots:
         return await run_in_threadpool(_execute, pool, body)
