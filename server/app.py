@@ -16,7 +16,7 @@ from server.settings import Settings
 
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
-    service = service or Service.embedded(settings)
+    service = service or Service.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

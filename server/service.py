@@ -34,3 +34,38 @@ class Service:
             max_completion_chars=settings.max_completion_chars,
         )
         return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts, pool.pending), settings.keys())
+
+    @classmethod
+    def distributed(cls, settings: Settings, registry: Registry | None = None) -> Service:
+        """Scale-out: tasks go through Redis to `referee worker` processes on any host, and the result
+        cache lives in Redis. With `workers` other than 0 this process also hosts a worker."""
+        from verifiers.runtime.redis import Keys, RedisExecutor, RedisResultCache, RedisWorker
+
+        assert settings.redis_url, "the distributed service needs redis_url"
+        registry = registry or default_registry()
+        keys = Keys(settings.redis_prefix)
+        local_worker = None
+        if settings.workers != 0:
+            pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb, registry=registry,
+                               max_pending=1 << 30)  # the worker bounds what it takes from the queue
+            local_worker = RedisWorker(settings.redis_url, pool, registry.fingerprint, processes=pool.size, keys=keys,
+                                       visibility_s=settings.redis_visibility_s,
+                                       max_attempts=settings.redis_max_attempts)
+        executor = RedisExecutor(settings.redis_url, registry.fingerprint, keys=keys,
+                                 max_pending=settings.max_pending_items, queue_timeout_s=settings.queue_timeout_s,
+                                 local_worker=local_worker)
+        scorer = Scorer(
+            registry,
+            executor,
+            RedisResultCache(executor.client, keys, ttl_s=settings.cache_ttl_s),
+            default_timeout_s=settings.default_timeout_s,
+            max_completion_chars=settings.max_completion_chars,
+        )
+        restarts = (lambda: local_worker.pool.restarts) if local_worker else None
+        metrics = Metrics(restarts, executor.pending, executor_metrics=executor.metrics)
+        return cls(settings, registry, executor, scorer, metrics, settings.keys())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Service:
+        """Distributed when a Redis URL is configured, else the embedded default."""
+        return cls.distributed(settings) if settings.redis_url else cls.embedded(settings)

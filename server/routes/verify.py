@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from verifiers.contract import Item, Status, Verdict
-from verifiers.runtime import Overloaded
+from verifiers.runtime import Overloaded, Unavailable
 from verifiers.validation import first_error
 from server.routes.deps import parse_json, read_body, service_of
 
@@ -70,7 +70,8 @@ async def verify(request: Request) -> Response:
     service = service_of(request)
     settings = service.settings
     if not service.executor.ready():
-        raise HTTPException(503, "no verifier workers are ready yet", headers={"retry-after": "1"})
+        reason = service.executor.readiness().get("reason") or "no verifier workers are ready yet"
+        raise HTTPException(503, reason, headers={"retry-after": "1"})
     body = await read_body(request, settings.max_body_bytes)
     try:  # the common case: a valid request, parsed and validated in one pass inside pydantic-core
         parsed = _request_adapter.validate_json(body)
@@ -87,6 +88,8 @@ async def verify(request: Request) -> Response:
         scored = await service.scorer.score([item for _, item in valid], timeout_s)
     except Overloaded as exc:
         raise HTTPException(429, str(exc), headers={"retry-after": exc.retry_after_header}) from None
+    except Unavailable as exc:
+        raise HTTPException(503, str(exc), headers={"retry-after": exc.retry_after_header}) from None
     verdicts: list[Verdict] = [rejected.get(i) for i in range(len(items))]  # type: ignore[misc]
     for (index, _), verdict in zip(valid, scored):
         verdicts[index] = verdict
