@@ -9,6 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from server.middleware import AuthAndMetricsMiddleware
+from server.ors.paths import CollapseSlashes
+from server.ors.routes import router as ors_router
+from server.ors.service import OrsService
 from server.routes import ROUTE_MODULES
 from server.service import Service
 from server.settings import Settings
@@ -17,13 +20,16 @@ from server.settings import Settings
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
     service = service or Service.from_settings(settings)
+    ors = OrsService.from_settings(settings, service.registry, service.scorer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.executor.start()
+        ors.start()
         try:
             yield
         finally:
+            await ors.close()
             await service.executor.close()
 
     app = FastAPI(
@@ -33,7 +39,13 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.ors = ors
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(f"server.routes.{name}").router)
+    app.include_router(ors_router, prefix="/v1/ors")
+    # The `openreward` client joins absolute paths to its base URL, so it reaches the server root:
+    # the same endpoints answer there too (after every other route).
+    app.include_router(ors_router, include_in_schema=False)
     app.add_middleware(AuthAndMetricsMiddleware, service=service)
+    app.add_middleware(CollapseSlashes)
     return app

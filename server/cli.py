@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "worker",
     "verify",
     "verifiers",
+    "probe",
     "envs",
     "grm",
 ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from verifiers.custom.catalog import RuntimeVerifiers
+from verifiers.custom.store import FileStore, default_store_path
 from verifiers.registry import Registry, default_registry
 from verifiers.runtime import Executor, MemoryLRUCache, ProcessPool, Scorer
 
@@ -19,13 +21,19 @@ class Service:
     scorer: Scorer
     metrics: Metrics
     api_keys: frozenset[str]
+    custom: RuntimeVerifiers
+    admin_keys: frozenset[str] = frozenset()
 
     @classmethod
     def embedded(cls, settings: Settings, registry: Registry | None = None) -> Service:
         """The single-host default: a local process pool running `registry`, an in-memory cache."""
         registry = registry or default_registry()
+        # Runtime registrations persist in the store; every worker applies them from there too.
+        store_path = settings.verifier_store or default_store_path()
+        custom = RuntimeVerifiers(registry, FileStore(store_path))
+        custom.sync()
         pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb, registry=registry,
-                           max_pending=settings.max_pending_items)
+                           max_pending=settings.max_pending_items, verifier_store=str(store_path))
         scorer = Scorer(
             registry,
             pool,
@@ -33,7 +41,8 @@ class Service:
             default_timeout_s=settings.default_timeout_s,
             max_completion_chars=settings.max_completion_chars,
         )
-        return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts, pool.pending), settings.keys())
+        return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts, pool.pending), settings.keys(),
+                   custom, settings.admin_key_set())
 
     @classmethod
     def distributed(cls, settings: Settings, registry: Registry | None = None) -> Service:
@@ -43,15 +52,20 @@ class Service:
 
         assert settings.redis_url, "the distributed service needs redis_url"
         registry = registry or default_registry()
+        # Runtime registrations live in the file store: workers that share it (same host, or a
+        # shared volume) follow them; others answer their tasks `error` (another registry).
+        store_path = settings.verifier_store or default_store_path()
+        custom = RuntimeVerifiers(registry, FileStore(store_path))
+        custom.sync()
         keys = Keys(settings.redis_prefix)
         local_worker = None
         if settings.workers != 0:
             pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb, registry=registry,
-                               max_pending=1 << 30)  # the worker bounds what it takes from the queue
-            local_worker = RedisWorker(settings.redis_url, pool, registry.fingerprint, processes=pool.size, keys=keys,
+                               max_pending=1 << 30, verifier_store=str(store_path))  # the worker bounds its intake
+            local_worker = RedisWorker(settings.redis_url, pool, registry, processes=pool.size, keys=keys,
                                        visibility_s=settings.redis_visibility_s,
                                        max_attempts=settings.redis_max_attempts)
-        executor = RedisExecutor(settings.redis_url, registry.fingerprint, keys=keys,
+        executor = RedisExecutor(settings.redis_url, lambda: registry.fingerprint, keys=keys,
                                  max_pending=settings.max_pending_items, queue_timeout_s=settings.queue_timeout_s,
                                  local_worker=local_worker)
         scorer = Scorer(
@@ -63,7 +77,7 @@ class Service:
         )
         restarts = (lambda: local_worker.pool.restarts) if local_worker else None
         metrics = Metrics(restarts, executor.pending, executor_metrics=executor.metrics)
-        return cls(settings, registry, executor, scorer, metrics, settings.keys())
+        return cls(settings, registry, executor, scorer, metrics, settings.keys(), custom, settings.admin_key_set())
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Service:

@@ -3,6 +3,7 @@
 ROUTE_MODULES = [
     "health",
     "registry",
+    "custom_verifiers",
     "sandbox",
     "verify",
     "envs",

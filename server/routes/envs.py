@@ -6,7 +6,6 @@ back as `reference` with `verifier: "env:NAME"`, and the server rebuilds the ins
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from fastapi import APIRouter, HTTPException
@@ -15,15 +14,13 @@ from starlette.concurrency import run_in_threadpool
 
 from envs import GenerationBudgetExceeded, UnknownEnvironmentError, all_environments, get_environment
 from envs.ids import MAX_SEED
+from envs.registry import generation_lock
 from verifiers.validation import first_error
 
 router = APIRouter(tags=["envs"])
 
 MAX_SAMPLES_PER_REQUEST = 1024
 
-# Generators use z3's global context, which is not thread-safe: one generation at a time per
-# process (scoring needs no z3 and runs in the worker processes).
-_generation_lock = threading.Lock()
 
 
 class SampleRequest(BaseModel):
@@ -35,7 +32,7 @@ class SampleRequest(BaseModel):
 
 
 def _sample_serially(env: Any, seed: int, n: int, config: Any) -> list[Any]:
-    with _generation_lock:
+    with generation_lock:  # scoring needs no z3 and runs in the worker processes
         return env.sample_many(seed, n, config)
 
 

@@ -53,8 +53,9 @@ class Cluster:
         self.executors: list[RedisExecutor] = []
 
     async def executor(self, **kwargs) -> RedisExecutor:
-        executor = RedisExecutor(self.url, kwargs.pop("fingerprint", self.registry.fingerprint), keys=self.keys,
-                                 **kwargs)
+        fingerprint = kwargs.pop("fingerprint", None)
+        executor = RedisExecutor(self.url, (lambda: fingerprint) if fingerprint else (lambda: self.registry.fingerprint),
+                                 keys=self.keys, **kwargs)
         await executor.start()
         self.executors.append(executor)
         return executor
@@ -66,7 +67,7 @@ class Cluster:
     async def add_worker(self, processes: int = 2, **kwargs) -> RedisWorker:
         pool = ProcessPool(processes, registry=self.registry, max_pending=1 << 30)
         await pool.start()
-        worker = RedisWorker(self.url, pool, self.registry.fingerprint, processes=processes, keys=self.keys, **kwargs)
+        worker = RedisWorker(self.url, pool, self.registry, processes=processes, keys=self.keys, **kwargs)
         self.workers.append((worker, pool, asyncio.create_task(worker.run())))
         return worker
 

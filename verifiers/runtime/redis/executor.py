@@ -23,7 +23,7 @@ import secrets
 import socket
 import time
 from collections import OrderedDict, deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -112,7 +112,7 @@ class RedisExecutor:
     def __init__(
         self,
         url: str,
-        fingerprint: str,
+        fingerprint: Callable[[], str],
         *,
         keys: Keys | None = None,
         max_pending: int | None = None,
@@ -122,7 +122,7 @@ class RedisExecutor:
     ) -> None:
         self.url = url
         self.local_worker = local_worker  # a worker this process hosts beside the API (optional)
-        self.fingerprint = fingerprint
+        self._fingerprint = fingerprint  # of the registry tasks are checked against (it may change at runtime)
         self.keys = keys or Keys()
         self.max_pending = max_pending if max_pending is not None else default_max_pending()
         self.queue_timeout_s = queue_timeout_s
@@ -140,6 +140,10 @@ class RedisExecutor:
         self._loops: list[asyncio.Task[None]] = []
         self._local_worker_run: asyncio.Task[None] | None = None
         self._closed = False
+
+    @property
+    def fingerprint(self) -> str:
+        return self._fingerprint()
 
     @property
     def client(self) -> aioredis.Redis:

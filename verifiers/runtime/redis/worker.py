@@ -23,7 +23,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from verifiers.contract import Status, Verdict
+from verifiers.registry import Registry
 from verifiers.runtime.executor import Executor
 from verifiers.runtime.finalize import finalize
 from verifiers.runtime.redis.executor import REPLY_TTL_S
@@ -74,9 +75,10 @@ class RedisWorker:
         self,
         url: str,
         pool: Executor,
-        fingerprint: str,
+        registry: Registry,
         *,
         processes: int,
+        refresh: Callable[[], object] | None = None,
         keys: Keys | None = None,
         visibility_s: float = 30.0,
         max_attempts: int = 3,
@@ -85,7 +87,8 @@ class RedisWorker:
     ) -> None:
         self.url = url
         self.pool = pool
-        self.fingerprint = fingerprint
+        self.registry = registry  # what the pool runs; its fingerprint goes out with every heartbeat
+        self.refresh = refresh  # brings `registry` up to date (runtime registrations), once a heartbeat
         self.processes = processes
         self.keys = keys or Keys()
         self.visibility_s = visibility_s
@@ -131,9 +134,15 @@ class RedisWorker:
     async def _heartbeat(self) -> None:
         host = socket.gethostname()
         while True:
+            if self.refresh is not None:
+                try:
+                    self.refresh()
+                except Exception:  # an unreadable store: keep the registry we have
+                    log.exception("could not refresh the registry")
             now = time.time()
             info = orjson.dumps({"host": host, "pid": os.getpid(), "processes": self.processes,
-                                 "fingerprint": self.fingerprint, "done": self.done, "running": len(self._running)})
+                                 "fingerprint": self.registry.fingerprint, "done": self.done,
+                                 "running": len(self._running)})
             try:
                 pipe = self.client.pipeline(transaction=False)
                 pipe.zadd(self.keys.workers, {self.id: now})
