@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     admin_keys_file: Path | None = Field(None, description="file with one admin token per line")
     verifier_store: Path | None = Field(None, description="file holding runtime-registered verifiers "
                                                           "(default: ~/.local/share/referee/verifiers.json)")
+    admission_timeout_s: float = Field(120.0, gt=0, description="the most one verifier registration may take")
     # Multi-turn sessions over the Open Reward Standard (/v1/ors)
     ors_config: Path | None = Field(None, description="TOML file of ORS environment options and task files")
     ors_task_files: str = Field("", description="task files served as ORS environments: NAME=PATH[,NAME=PATH]")

@@ -72,7 +72,7 @@ def store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def url(store):
     env = {"REFEREE_VERIFIER_STORE": str(store), "REFEREE_ADMIN_KEYS": ADMIN, "REFEREE_API_KEYS": SCORER,
-           "REFEREE_TEST_SECRET": SECRET}
+           "REFEREE_TEST_SECRET": SECRET, "REFEREE_ADMISSION_TIMEOUT_S": "15"}
     with running_server("--workers", "2", "--timeout", "8", env=env) as base:
         yield base
 
@@ -186,6 +186,18 @@ def test_a_nondeterministic_or_broken_definition_is_refused_at_its_stage(admin):
     assert report["failed_stage"] == "compile" and "SyntaxError" in report["message"]
     nested = _spec("t:nested", kind="preset", base="composite")
     assert _register(admin, nested).json()["report"]["failed_stage"] == "compile"
+
+
+def test_an_admission_that_hangs_a_built_in_is_cut_off_at_its_deadline(admin, scorer):
+    # A catastrophic regex as a golden reference: the built-in regex verifier never finishes.
+    spec = _spec("t:backtracking", kind="preset", base="regex", params={"mode": "search"})
+    spec["accept"] = [{"completion": "aab", "reference": "(a+)+b"}]
+    spec["reject"] = [{"completion": "a" * 40 + "!", "reference": "(a+)+b"}]
+    response = _register(admin, spec)
+    assert response.status_code == 422, response.text
+    report = response.json()["report"]
+    assert report["failed_stage"] == "golden" and "deadline of 15 s" in report["message"]
+    assert _verify(scorer, [{"verifier": "exact", "completion": "a", "reference": "a"}])[0]["reward"] == 1.0
 
 
 def test_the_probe_finds_a_lax_verifier_gameable(admin, scorer):

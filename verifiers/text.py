@@ -8,6 +8,7 @@ import unicodedata
 
 _THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
 _PUNCT_TABLE = str.maketrans("", "", string.punctuation)
+_BRACE = re.compile(r"[{}]")
 
 
 def after_reasoning(text: str) -> str:
@@ -19,21 +20,22 @@ def after_reasoning(text: str) -> str:
 
 
 def boxed_contents(text: str, commands: tuple[str, ...] = ("boxed", "fbox")) -> list[str]:
-    r"""The contents of every `\boxed{...}` / `\fbox{...}` in order, with nested braces balanced."""
-    found: list[str] = []
+    r"""The contents of every closed `\boxed{...}` / `\fbox{...}` in order, nested braces balanced.
+
+    Braces are matched in one pass, so the cost is linear in the text, however many boxes are
+    left open."""
     pattern = re.compile(r"\\(?:" + "|".join(commands) + r")\s*\{")
-    for match in pattern.finditer(text):
-        depth, start = 1, match.end()
-        for i in range(start, len(text)):
-            ch = text[i]
-            if ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    found.append(text[start:i])
-                    break
-    return found
+    starts = [match.end() for match in pattern.finditer(text)]
+    if not starts:
+        return []
+    closing: dict[int, int] = {}  # index after an opening brace -> index of its closing brace
+    stack: list[int] = []
+    for match in _BRACE.finditer(text, starts[0] - 1):
+        if match.group() == "{":
+            stack.append(match.end())
+        elif stack:
+            closing[stack.pop()] = match.start()
+    return [text[start:closing[start]] for start in starts if start in closing]
 
 
 def normalise(text: str, *, case_sensitive: bool = False, whitespace: str = "collapse", punctuation: bool = True) -> str:

@@ -57,7 +57,7 @@ def test_judge_items_over_http(service):
         {"id": "e", "verifier": "judge", "completion": "Paris.", "params": {"mode": "reference"}},
     ])
     a, b, c, d, e = verdicts
-    assert a["status"] == "ok" and a["reward"] == pytest.approx(7 / 9) and a["verifier"] == "judge@1"
+    assert a["status"] == "ok" and a["reward"] == pytest.approx(7 / 9) and a["verifier"] == "judge@2"
     assert a["details"]["samples"][0]["critique"] == "solid" and a["details"]["usage"]["total_tokens"] == 129
     assert b["id"] == "b" and b["reward"] == a["reward"]
     assert c["status"] == "invalid_input" and "unknown judge 'nobody'" in c["message"]

@@ -25,7 +25,7 @@ def reference_text(reference: Any) -> str:
 
 class MathVerifier(Verifier):
     name = "math"
-    version = 1
+    version = 2
     description = ("Math final-answer equivalence: extracts the last \\boxed{} / final answer and compares it "
                    "exactly with the reference (numbers, fractions, expressions, sets, intervals, tuples, "
                    "matrices, equations, inequalities), with math-verify/sympy as a guarded fallback.")
