@@ -20,7 +20,8 @@ COPY verifiers/ verifiers/
 COPY sandbox/ sandbox/
 COPY server/ server/
 COPY envs/ envs/
-RUN /opt/referee/bin/pip install --no-cache-dir .
+COPY client/ client/
+RUN /opt/referee/bin/pip install --no-cache-dir ./client .
 
 FROM build AS build-grm
 RUN /opt/referee/bin/pip install --no-cache-dir '.[grm]'

@@ -292,8 +292,9 @@ class CodeVerifier(Verifier):
                           memory_mb=params.memory_mb),
         )
         started = time.monotonic()
+        tests_deadline = ctx.deadline - _DEADLINE_MARGIN_S
         report = run_tests(language, block.code, reference["tests"], options, sandbox=shared_sandbox(),
-                           deadline=ctx.deadline - _DEADLINE_MARGIN_S)
+                           deadline=tests_deadline)
         details: dict[str, Any] = {"language": language, "passed": report.passed, "total": report.total,
                                    "sandbox_ms": round((time.monotonic() - started) * 1000, 1)}
         if report.status is ExecStatus.sandbox_error:
@@ -306,6 +307,18 @@ class CodeVerifier(Verifier):
         details["tests"] = [r.model_dump(mode="json", exclude_none=True) for r in ordered]
         if any(r.status is ExecStatus.sandbox_error for r in report.results):
             return Verdict.failed(Status.error, "the sandbox failed on some tests", details=details)
+        if _cut_by_deadline(report, tests_deadline):
+            # A test the item's deadline cut short (or never ran) says nothing about the program:
+            # scoring it as failed would pay a correct program less on a loaded machine.
+            ran = sum(1 for r in report.results if r.status is not ExecStatus.timeout)
+            return Verdict.failed(Status.timeout, f"the item's deadline cut the tests short ({ran} of "
+                                                  f"{report.total} finished)", details=details)
         fraction = report.fraction  # with stop_on_first_failure, tests after the first failure count as failed
         reward = (1.0 if report.all_passed else 0.0) if all_or_nothing else fraction
         return Verdict.scored(reward, details=details, components={"pass_rate": fraction, "compiled": 1.0})
+
+
+def _cut_by_deadline(report: Any, tests_deadline: float) -> bool:
+    """Some test timed out, and the item's deadline had come: the cut was the deadline's."""
+    return (any(r.status is ExecStatus.timeout for r in report.results)
+            and time.monotonic() >= tests_deadline - 0.1)

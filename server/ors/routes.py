@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from envs import GenerationBudgetExceeded
@@ -79,7 +79,7 @@ def json_response(data: Any, status: int = 200) -> Response:
 async def parse(request: Request, model: type[M]) -> M:
     body = await read_body(request, service_of(request).max_body_bytes)
     try:
-        return TypeAdapter(model).validate_json(body or b"{}")
+        return model.model_validate_json(body or b"{}")
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err.get("loc", ())) or "body"

@@ -20,16 +20,19 @@ def event(name: str, data: str) -> bytes:
 
 
 def chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
-    """`text` in pieces of at most `size` characters. No piece starts with whitespace: clients
-    strip the leading whitespace of a data line."""
+    """`text` in pieces of at most `size` characters. A piece does not start with whitespace where
+    a cut up to 256 characters earlier avoids it: clients strip a data line's leading whitespace."""
     pieces: list[str] = []
     start = 0
     while start < len(text):
         end = min(start + size, len(text))
-        while end < len(text) and end > start + 1 and text[end].isspace():
-            end -= 1
-        pieces.append(text[start:end])
-        start = end
+        cut = end
+        while cut < len(text) and cut > max(start + 1, end - 256) and text[cut].isspace():
+            cut -= 1
+        if cut < len(text) and text[cut].isspace():
+            cut = end  # a longer run of whitespace: no better place to cut
+        pieces.append(text[start:cut])
+        start = cut
     return pieces or [""]
 
 

@@ -195,13 +195,13 @@ def admit(spec: Spec, live: Registry, on_stage: Callable[[str], None] | None = N
     return report, admission.spec, admission.candidate if report.admitted else None
 
 
-def admit_in_subprocess(spec: Spec, store_path: str, timeout_s: float) -> tuple[AdmissionReport, Spec]:
+def admit_in_subprocess(spec: Spec, store_location: str, timeout_s: float) -> tuple[AdmissionReport, Spec]:
     """`admit` in a child process holding the default registry plus the stored registrations,
     killed at `timeout_s`: a candidate that hangs a built-in verifier cannot hang the server.
     Returns (report, pinned spec); the caller builds the verifier from the pinned spec."""
     ctx = mp.get_context("forkserver")
     parent, child = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_admission_child, args=(child, spec.model_dump(mode="json"), store_path),
+    process = ctx.Process(target=_admission_child, args=(child, spec.model_dump(mode="json"), store_location),
                           daemon=True, name="referee-admission")
     process.start()
     child.close()
@@ -234,13 +234,13 @@ def admit_in_subprocess(spec: Spec, store_path: str, timeout_s: float) -> tuple[
     return report, spec
 
 
-def _admission_child(conn: Any, raw_spec: dict[str, Any], store_path: str) -> None:
+def _admission_child(conn: Any, raw_spec: dict[str, Any], store_location: str) -> None:
     from verifiers.custom.catalog import RuntimeVerifiers
-    from verifiers.custom.store import FileStore
+    from verifiers.custom.store import open_store
     from verifiers.registry import default_registry
 
     registry = default_registry()
-    RuntimeVerifiers(registry, FileStore(store_path)).sync()
+    RuntimeVerifiers(registry, open_store(store_location)).sync()
     report, pinned, _ = admit(spec_adapter.validate_python(raw_spec), registry,
                               on_stage=lambda name: conn.send(("stage", name)))
     conn.send(("done", (report.model_dump(mode="json"), pinned.model_dump(mode="json"))))

@@ -18,7 +18,7 @@ from verifiers.base import Verifier
 from verifiers.custom.admission import AdmissionReport, admit, admit_in_subprocess
 from verifiers.custom.build import Spec, build_verifier
 from verifiers.custom.spec import spec_adapter
-from verifiers.custom.store import RegistrationStore
+from verifiers.custom.store import RegistrationStore, store_location
 from verifiers.probe import ProbeCase
 from verifiers.registry import Registry, UnknownVerifierError, parse_spec
 
@@ -51,8 +51,8 @@ class RuntimeVerifiers:
     def __init__(self, registry: Registry, store: RegistrationStore, *, admission_timeout_s: float | None = None,
                  ) -> None:
         """With `admission_timeout_s`, admission runs in a child process (which rebuilds the
-        default registry plus the stored registrations, so `registry` must be the default one
-        and `store` a FileStore) and is cut off at that deadline; otherwise in this thread."""
+        default registry plus the stored registrations, so `registry` must be the default one)
+        and is cut off at that deadline; otherwise in this thread."""
         self.registry = registry
         self.store = store
         self.admission_timeout_s = admission_timeout_s
@@ -120,7 +120,7 @@ class RuntimeVerifiers:
             self._apply(self.store.load())
             self._check_free(spec)
             if self.admission_timeout_s is not None:
-                report, pinned = admit_in_subprocess(spec, str(self.store.path),  # type: ignore[attr-defined]
+                report, pinned = admit_in_subprocess(spec, store_location(self.store),  # type: ignore[arg-type]
                                                      self.admission_timeout_s)
                 verifier = build_verifier(pinned, self.registry) if report.admitted else None
             else:
