@@ -117,7 +117,7 @@ async def test_verdicts_come_back_in_order_for_concurrent_requests(redis_server)
         assert [v.id for v in got_big] == list(range(600))
         assert [v.reward for v in got_big] == [float(i % 2) for i in range(600)]
         assert all(v.status is Status.ok for v in got_big)
-        assert got_small[0].reward == 1.0 and got_small[0].verifier == "math@1"
+        assert got_small[0].reward == 1.0 and got_small[0].verifier.startswith("math@")
         assert got_small[1].status is Status.invalid_input
         deadline = time.monotonic() + 10  # workers report their counts with each heartbeat
         while sum(executor.metrics()["workers"].values()) < 601:
