@@ -8,7 +8,8 @@ another checkout. Each measurement runs in a fresh process importing that tree's
 before and after variants alternate (so load on a shared machine hits both alike), and the
 ratio is printed.
   * Python: `run_tests` with HumanEval-style assert tests (one `check` with three asserts per
-    program) and function-call tests, each in a fresh isolated run, on one warm sandbox.
+    program), function-call tests and stdin/stdout tests (the path `bench.sandbox` measures),
+    each in a fresh isolated run, on one warm sandbox.
   * Compiled items: a program plus test code that calls it, built and run once per item. The
     "before" tree has no test-code shape, so there the test code is appended to the program (as
     HumanEval-X items had to be sent); "after" uses the reference's `test_code` shape. Both
@@ -30,12 +31,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PYTHON_WORKLOAD = r'''
 import json, sys, time
-from sandbox import AssertTest, CallTest, Sandbox, run_tests
+from sandbox import AssertTest, CallTest, Sandbox, StdioTest, run_tests
 programs, kind = int(sys.argv[1]), sys.argv[2]
 box = Sandbox(); box.start()
 def case(i):
     k = i % 7 + 2
     source = f"def scale(x):\n    return x * {k}\n"
+    if kind == "stdio":
+        source = f"print(int(input()) * {k})\n"
+        return source, [StdioTest(stdin=str(x), expected_stdout=str(x * k)) for x in (1, 2, 3)]
     if kind == "assert":
         script = "def check(candidate):\n" + "".join(f"    assert candidate({x}) == {x * k}\n" for x in (1, 2, 3))
         return source, [AssertTest(script=script, entry_point="scale")]
@@ -150,7 +154,7 @@ def main() -> None:
         print(f"| {'tests':<22} | {'before runs/s':>13} | {'after runs/s':>12} | {'ratio':>6} "
               f"| {'before CPU ms':>13} | {'after CPU ms':>12} | {'ratio':>6} |")
         print(f"|{'-' * 24}|{'-' * 15}|{'-' * 14}|{'-' * 8}|{'-' * 15}|{'-' * 14}|{'-' * 8}|")
-        for kind in ("assert", "call"):
+        for kind in ("assert", "call", "stdio"):
             rates: dict[str, list[float]] = {"before": [], "after": []}
             cpus: dict[str, list[float]] = {"before": [], "after": []}
             for _ in range(args.rounds):
@@ -161,7 +165,8 @@ def main() -> None:
                     cpus[name].append(result["cpu_ms"])
             b, a = statistics.median(rates["before"]), statistics.median(rates["after"])
             bc, ac = statistics.median(cpus["before"]), statistics.median(cpus["after"])
-            label = "assert (check, 3 asserts)" if kind == "assert" else "call (3 per program)"
+            label = {"assert": "assert (check, 3 asserts)", "call": "call (3 per program)",
+                     "stdio": "stdio (3 per program)"}[kind]
             print(f"| {label:<22} | {b:>13.1f} | {a:>12.1f} | {a / b:>5.2f}x | {bc:>13.2f} | {ac:>12.2f} | {ac / bc:>5.2f}x |")
 
         print(f"\nHumanEval-X-like items, median per item (compile + run), {args.items} items per language;")
