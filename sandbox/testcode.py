@@ -170,10 +170,18 @@ def _rust_fast(program: str, test_code: str) -> tuple[str, str] | None:
     return "rust", f"{program}\n\n#[allow(unused_imports)]\n{body}\n\n{main}"
 
 
+def _bash(program: str, test_code: str) -> str:
+    """The test code runs after the program in the same script; a failing command of the test
+    code fails the run only if the test code says so (`exit 1`, `set -e`), as in bash itself."""
+    return (f"{program}\n\n{test_code}\n\nIFS= read -r referee_token\n"
+            f"printf '\\n{DONE_MARKER} %s\\n' \"$referee_token\"\n")
+
+
 SHAPES: dict[str, TestCodeShape] = {
     "c": TestCodeShape("c+tests", _c_like(_C_HARNESS)),
     "cpp": TestCodeShape("cpp+tests", _c_like(_CPP_HARNESS)),
     "java": TestCodeShape("java", _java),
     "javascript": TestCodeShape("javascript", _javascript),
     "rust": TestCodeShape("rust+tests", _rust, _rust_fast),
+    "bash": TestCodeShape("bash", _bash),
 }

@@ -29,6 +29,8 @@ CASES = {
  "rust": ("fn main(){}\nfn add(a: i32, b: i32) -> i32 { a + b }\n", "fn main(){}\nfn add(a: i32, b: i32) -> i32 { a - b }\n",
           "fn main(){}\nfn add(a: i32, b: i32) -> i32 { std::process::exit(0) }\n",
           "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn test_add() {\n        assert!(add(1, 2) == 3);\n        assert!(add(2, 2) == 4);\n    }\n}\n"),
+ "bash": ("add() { echo $(( $1 + $2 )); }\n", "add() { echo $(( $1 - $2 )); }\n", "add() { exit 0; }\n",
+          "[ \"$(add 1 2)\" = 3 ] || exit 1\nadd 2 2 > /dev/null\n[ \"$(add 2 2)\" = 4 ] || exit 1\n"),
  "python": ("def add(a,b): return a+b\n", "def add(a,b): return a-b\n", "import sys\nsys.exit(0)\n",
             "assert add(1,2)==3\nassert add(2,2)==4\n"),
 }
