@@ -167,7 +167,7 @@ def _rust_fast(program: str, test_code: str) -> tuple[str, str] | None:
     main = ("fn main() {\n" + calls + "    let mut token = String::new();\n"
             "    std::io::stdin().read_line(&mut token).unwrap();\n"
             f'    println!("\\n{DONE_MARKER} {{}}", token.trim_end());\n}}\n')
-    return "rust", f"{program}\n\n#[allow(unused_imports)]\n{body}\n\n{main}"
+    return "rust+quick", f"{program}\n\n#[allow(unused_imports)]\n{body}\n\n{main}"
 
 
 def _bash(program: str, test_code: str) -> str:
