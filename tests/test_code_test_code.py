@@ -73,7 +73,7 @@ def test_rust_test_code_keeps_release_semantics():
     """Built faster than -O, but still without overflow checks: arithmetic wraps as in -O."""
     if missing_toolchain(LANGUAGES["rust"]):
         pytest.skip(missing_toolchain(LANGUAGES["rust"]))
-    program = "fn main(){}\nfn bump(x: u8) -> u8 { let y = std::hint::black_box(x); y + 200 }\n"
+    program = "fn main(){}\nfn bump(x: u8) -> u8 { x + 200 }\n"
     test = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn wraps() { assert!(bump(100) == 44); }\n}\n"
     verdict = verifiers.verify("code", completion=f"```rust\n{program}```", reference={"language": "rust", "test": test},
                                timeout_s=120)
