@@ -9,7 +9,7 @@ import httpx
 import orjson
 import pytest
 
-from server.client import AsyncRefereeClient, RefereeClient, RefereeError
+from referee_client import AsyncRefereeClient, RefereeClient, RefereeError
 from tests.conftest import running_server
 
 
