@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     ors_task_files: str = Field("", description="task files served as ORS environments: NAME=PATH[,NAME=PATH]")
     ors_session_idle_s: float = Field(900.0, gt=0, description="an ORS session expires after this long without a request")
     ors_max_sessions: int = Field(4096, ge=1, description="live ORS sessions per server process; more get HTTP 429")
-    ors_max_interpreters: int = Field(32, ge=1, description="live run_python interpreters per server process")
+    ors_max_interpreters: int = Field(64, ge=1, description="live run_python interpreters per server process")
     ors_python_wall_s: float = Field(10.0, gt=0, le=300, description="wall-clock limit of one run_python call")
     ors_ping_interval_s: float = Field(10.0, gt=0, description="SSE keep-alive comment interval during tool calls")
 
