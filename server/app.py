@@ -23,7 +23,7 @@ GC_THRESHOLDS = (10_000, 5, 40)  # CPython's defaults are (700, 10, 10)
 
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
-    service = service or Service.embedded(settings)
+    service = service or Service.from_settings(settings)
     ors = OrsService.from_settings(settings, service.registry, service.scorer)
 
     @asynccontextmanager
