@@ -19,7 +19,7 @@ from server.settings import Settings
 
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
-    service = service or Service.embedded(settings)
+    service = service or Service.from_settings(settings)
     ors = OrsService.from_settings(settings, service.registry, service.scorer)
 
     @asynccontextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from verifiers.custom.catalog import RuntimeVerifiers
 from verifiers.custom.store import FileStore, default_store_path
@@ -27,14 +28,7 @@ class Service:
     @classmethod
     def embedded(cls, settings: Settings, registry: Registry | None = None) -> Service:
         """The single-host default: a local process pool running `registry`, an in-memory cache."""
-        isolated = registry is None or registry is default_registry()
-        registry = registry or default_registry()
-        # Runtime registrations persist in the store; every worker applies them from there too.
-        # Admission runs in a child process that rebuilds the default registry, cut off at a deadline.
-        store_path = settings.verifier_store or default_store_path()
-        custom = RuntimeVerifiers(registry, FileStore(store_path),
-                                  admission_timeout_s=settings.admission_timeout_s if isolated else None)
-        custom.sync()
+        registry, custom, store_path = _registry_and_store(settings, registry)
         pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb, registry=registry,
                            max_pending=settings.max_pending_items, verifier_store=str(store_path))
         scorer = Scorer(
@@ -46,3 +40,53 @@ class Service:
         )
         return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts, pool.pending), settings.keys(),
                    custom, settings.admin_key_set())
+
+    @classmethod
+    def distributed(cls, settings: Settings, registry: Registry | None = None) -> Service:
+        """Scale-out: tasks go through Redis to `referee worker` processes on any host, and the result
+        cache lives in Redis. With `workers` other than 0 this process also hosts a worker."""
+        from verifiers.runtime.redis import Keys, RedisExecutor, RedisResultCache, RedisWorker
+
+        assert settings.redis_url, "the distributed service needs redis_url"
+        # Runtime registrations live in the file store: workers that share it (same host, or a
+        # shared volume) follow them; others answer their tasks `error` (another registry).
+        registry, custom, store_path = _registry_and_store(settings, registry)
+        keys = Keys(settings.redis_prefix)
+        local_worker = None
+        if settings.workers != 0:
+            pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb, registry=registry,
+                               max_pending=1 << 30, verifier_store=str(store_path))  # the worker bounds its intake
+            local_worker = RedisWorker(settings.redis_url, pool, registry, processes=pool.size, keys=keys,
+                                       visibility_s=settings.redis_visibility_s,
+                                       max_attempts=settings.redis_max_attempts)
+        executor = RedisExecutor(settings.redis_url, lambda: registry.fingerprint, keys=keys,
+                                 max_pending=settings.max_pending_items, queue_timeout_s=settings.queue_timeout_s,
+                                 local_worker=local_worker)
+        scorer = Scorer(
+            registry,
+            executor,
+            RedisResultCache(executor.client, keys, ttl_s=settings.cache_ttl_s),
+            default_timeout_s=settings.default_timeout_s,
+            max_completion_chars=settings.max_completion_chars,
+        )
+        restarts = (lambda: local_worker.pool.restarts) if local_worker else None
+        metrics = Metrics(restarts, executor.pending, executor_metrics=executor.metrics)
+        return cls(settings, registry, executor, scorer, metrics, settings.keys(), custom, settings.admin_key_set())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Service:
+        """Distributed when a Redis URL is configured, else the embedded default."""
+        return cls.distributed(settings) if settings.redis_url else cls.embedded(settings)
+
+
+def _registry_and_store(settings: Settings, registry: Registry | None) -> tuple[Registry, RuntimeVerifiers, Path]:
+    """The registry a service runs, with the runtime-registered verifiers from their store applied."""
+    isolated = registry is None or registry is default_registry()
+    registry = registry or default_registry()
+    # Runtime registrations persist in the store; every worker applies them from there too.
+    # Admission runs in a child process that rebuilds the default registry, cut off at a deadline.
+    store_path = settings.verifier_store or default_store_path()
+    custom = RuntimeVerifiers(registry, FileStore(store_path),
+                              admission_timeout_s=settings.admission_timeout_s if isolated else None)
+    custom.sync()
+    return registry, custom, store_path

@@ -25,6 +25,16 @@ class Settings(BaseSettings):
     max_pending_items: int = Field(
         65_536, ge=1, description="items queued or running at once (all requests); past it, 429 with Retry-After")
     cache_entries: int = 200_000
+    # Scale-out (all optional: without a Redis URL the service runs embedded, as one process).
+    redis_url: str | None = Field(None, description="Redis URL of the shared task queue and cache (scale-out)")
+    redis_prefix: str = Field("referee", description="prefix of every Referee key in Redis")
+    queue_timeout_s: float = Field(60.0, gt=0, description="how long a task may wait for a worker before it is "
+                                                          "answered `timeout` (never started)")
+    redis_visibility_s: float = Field(30.0, gt=0, description="seconds after which a silent worker's tasks are "
+                                                              "taken over by another worker")
+    redis_max_attempts: int = Field(3, ge=1, description="workers a task may kill before it is answered `error`")
+    cache_ttl_s: int = Field(24 * 3600, ge=0, description="lifetime of a verdict in the Redis result cache "
+                                                         "(0: no cache)")
     api_keys: str = Field("", description="comma-separated bearer tokens; empty means no auth")
     api_keys_file: Path | None = Field(None, description="file with one bearer token per line")
     allow_no_auth: bool = Field(False, description="serve without keys on a non-loopback address")
@@ -38,7 +48,7 @@ class Settings(BaseSettings):
     ors_task_files: str = Field("", description="task files served as ORS environments: NAME=PATH[,NAME=PATH]")
     ors_session_idle_s: float = Field(900.0, gt=0, description="an ORS session expires after this long without a request")
     ors_max_sessions: int = Field(4096, ge=1, description="live ORS sessions per server process; more get HTTP 429")
-    ors_max_interpreters: int = Field(32, ge=1, description="live run_python interpreters per server process")
+    ors_max_interpreters: int = Field(64, ge=1, description="live run_python interpreters per server process")
     ors_python_wall_s: float = Field(10.0, gt=0, le=300, description="wall-clock limit of one run_python call")
     ors_ping_interval_s: float = Field(10.0, gt=0, description="SSE keep-alive comment interval during tool calls")
 

@@ -105,6 +105,33 @@ def test_openrlhf_on_error_fail_and_bad_requests(server):
     assert httpx.post(url, json=two).json()["rewards"] == [1.0, 0.0]  # both params reached the verifier
 
 
+def test_openrlhf_hostile_rows_get_verdicts_not_errors(server):
+    url = f"{server}/v1/compat/openrlhf?verifier=exact"
+    empty = httpx.post(url, json={"query": [], "prompts": [], "labels": []}).json()
+    assert empty["rewards"] == [] and empty["extra_logs"]["referee_unscorable"] == []
+    no_labels = httpx.post(url, json={"query": [query("a")], "prompts": [PROMPT]}).json()
+    assert no_labels["rewards"] == [0.0]  # exact needs a reference: invalid_input, counted
+    odd = {"query": [query("7"), query("x"), query("x"), query("\x00\u202e")], "prompts": [PROMPT] * 4,
+           "labels": [7, {"answer": "x"}, '{"verifier": 5}', "\x00\u202e"]}
+    answer = httpx.post(url, json=odd)
+    assert answer.status_code == 200, answer.text
+    # labels reach the verifier as they are: exact refuses an int or an object reference; a label
+    # spec with a non-string verifier is refused; control characters score like any text
+    assert answer.json()["rewards"] == [0.0, 0.0, 0.0, 1.0]
+    assert answer.json()["extra_logs"]["referee_invalid_input"] == [1.0, 1.0, 1.0, 0.0]
+    assert httpx.post(url, json={"query": "not a list", "prompts": []}).status_code == 422
+
+
+def test_label_specs():
+    from server.routes.compat_common import label_spec
+
+    assert label_spec('{"verifier": "math", "reference": "4"}') == {"verifier": "math", "reference": "4"}
+    assert label_spec({"reference": [1, 2]}) == {"reference": [1, 2]}
+    assert label_spec('{"answer": "4"}') is None  # some other object: the label is the reference
+    assert label_spec("{not json") is None and label_spec("4") is None and label_spec(None) is None
+    assert label_spec({}) is None and label_spec('{"params": {}}') is None
+
+
 def test_response_of_strips_prompt_and_end_tokens():
     tokens = ("<|im_end|>", "<|endoftext|>")
     assert response_of("P: hi<|im_end|>\n<|endoftext|>", "P:", tokens) == " hi"

@@ -321,6 +321,9 @@ async def call(request: Request, env_name: str | None = None) -> Response:
         task_id = body.task_id or uuid.uuid4().hex
         task = asyncio.ensure_future(_run_tool(service, session, episode, body))
         session.remember_call(task_id, task)
+    whole = await sse.quick_result(task_id, task)
+    if whole is not None:  # most calls: one plain response, no streaming machinery
+        return Response(whole, media_type="text/event-stream", headers=sse.HEADERS)
     return StreamingResponse(sse.task_stream(task_id, task, service.ping_interval_s),
                              media_type="text/event-stream", headers=sse.HEADERS)
 

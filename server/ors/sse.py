@@ -44,12 +44,16 @@ def result_events(result: str) -> list[bytes]:
 QUICK_S = 0.02  # a call done this soon is answered in one write: id and result together
 
 
-async def task_stream(task_id: str, task: asyncio.Future, ping_interval_s: float) -> AsyncIterator[bytes]:
-    """The events of one tool call: its id, pings while it runs, then its result (a JSON string)."""
+async def quick_result(task_id: str, task: asyncio.Future) -> bytes | None:
+    """The whole stream of a call that succeeds within QUICK_S, else None (then stream it)."""
     await asyncio.wait({task}, timeout=QUICK_S)
     if task.done() and not task.cancelled() and task.exception() is None:
-        yield b"".join([event("task_id", task_id), *result_events(task.result())])
-        return
+        return b"".join([event("task_id", task_id), *result_events(task.result())])
+    return None
+
+
+async def task_stream(task_id: str, task: asyncio.Future, ping_interval_s: float) -> AsyncIterator[bytes]:
+    """The events of one tool call: its id, pings while it runs, then its result (a JSON string)."""
     yield event("task_id", task_id)
     while not task.done():
         try:

@@ -4,8 +4,8 @@ verl's `reward.sandbox_fusion.url` and the `sandbox-fusion` client package post 
 request (`code, stdin, language, compile_timeout, run_timeout, memory_limit_MB, files,
 fetch_files`) and read its answer: `status` Success / Failed / SandboxError, and per stage a
 `compile_result` / `run_result` with status Finished / TimeLimitExceeded / Error, return_code,
-stdout, stderr and execution_time (seconds). The program runs through the same function as
-`POST /v1/sandbox/run`.
+stdout, stderr and execution_time (seconds). The program runs through `run_in_sandbox`, the
+function behind `POST /v1/sandbox/run`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, ValidationError
 
 from sandbox import ExecResult, ExecStatus, Limits, find_language
-from server.routes.sandbox import SandboxRunRequest, run_program
+from server.routes.sandbox import SandboxRunRequest, run_in_sandbox
 
 router = APIRouter(prefix="/v1/compat/sandbox-fusion", tags=["compat"])
 
@@ -131,7 +131,7 @@ async def run_code(body: RunCodeRequest, request: Request) -> RunCodeResponse:
                                 files=_decoded_files(body.files), limits=_limits(body))
     except (ValueError, ValidationError) as exc:
         return _sandbox_error(str(exc))
-    result = await run_program(run, request)
+    result = await run_in_sandbox(run, request)
     if result.status is ExecStatus.compile_error and lang.compile is None:
         # Python "compiles" while loading: SandboxFusion reports that as the run failing
         compile_stage, run_stage = None, _stage(result.model_copy(update={"status": ExecStatus.runtime_error,

@@ -18,8 +18,8 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> Response:
-    ready = service_of(request).executor.ready()
-    return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+    body = service_of(request).executor.readiness()
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
 
 @router.get("/metrics")

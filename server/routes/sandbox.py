@@ -66,12 +66,18 @@ def _execute(pool: SandboxPool, body: SandboxRunRequest) -> SandboxRunResponse:
         return SandboxRunResponse(**result.model_dump(), compile=compiled)
 
 
-@router.post("/v1/sandbox/run", response_model=SandboxRunResponse)
-async def run_program(body: SandboxRunRequest, request: Request) -> SandboxRunResponse:
-    """Compile (if needed) and run once. The status says how it ended: ok, runtime_error, timeout,
-    memory_limit, output_limit, compile_error or sandbox_error; HTTP errors are for bad requests only."""
+async def run_in_sandbox(body: SandboxRunRequest, request: Request) -> SandboxRunResponse:
+    """Run a validated request on this app's sandbox pool: the one path for every program the
+    service runs on request (`POST /v1/sandbox/run`, and SandboxFusion's run_code in compat)."""
     pool, slots = _pool(request)
     if body.limits.wall_time_s > request.app.state.service.settings.max_timeout_s:
         raise HTTPException(422, "limits.wall_time_s is over the server's max_timeout_s")
     async with slots:
         return await run_in_threadpool(_execute, pool, body)
+
+
+@router.post("/v1/sandbox/run", response_model=SandboxRunResponse)
+async def run_program(body: SandboxRunRequest, request: Request) -> SandboxRunResponse:
+    """Compile (if needed) and run once. The status says how it ended: ok, runtime_error, timeout,
+    memory_limit, output_limit, compile_error or sandbox_error; HTTP errors are for bad requests only."""
+    return await run_in_sandbox(body, request)

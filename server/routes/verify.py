@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from verifiers.contract import Item, Status, Verdict
-from verifiers.runtime import Overloaded, finalize
+from verifiers.runtime import Overloaded, Unavailable, finalize
 from verifiers.runtime.groups import GroupStats, group_stats
 from verifiers.runtime.scorer import Pacer
 from verifiers.validation import first_error
@@ -100,7 +100,8 @@ async def verify(request: Request) -> Response:
     service = service_of(request)
     settings = service.settings
     if not service.executor.ready():
-        raise HTTPException(503, "no verifier workers are ready yet", headers={"retry-after": "1"})
+        reason = service.executor.readiness().get("reason") or "no verifier workers are ready yet"
+        raise HTTPException(503, reason, headers={"retry-after": "1"})
     body = await read_body(request, settings.max_body_bytes)
     max_items = settings.max_items_per_request
     parsed: VerifyRequest | None = None
@@ -121,6 +122,8 @@ async def verify(request: Request) -> Response:
         scored = await service.scorer.score([item for _, item in valid], timeout_s)
     except Overloaded as exc:
         raise HTTPException(429, str(exc), headers={"retry-after": exc.retry_after_header}) from None
+    except Unavailable as exc:
+        raise HTTPException(503, str(exc), headers={"retry-after": exc.retry_after_header}) from None
     verdicts: list[Verdict] = [rejected.get(i) for i in range(len(items))]  # type: ignore[misc]
     for (index, _), verdict in zip(valid, scored):
         verdicts[index] = verdict

@@ -81,3 +81,14 @@ def test_task_specs_from_clients_are_checked(tmp_path: Path) -> None:
 def _options(path: Path):
     from server.ors.config import TaskFileOptions
     return TaskFileOptions(path=path)
+
+
+def test_serve_refuses_a_bad_task_file_with_its_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps({"prompt": "p", "verifier": "math", "reference": "1"}) + "\n{oops\n")
+    done = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", "1", "--task-file", f"t={path}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "task file 't' line 2: not JSON" in done.stderr

@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 import orjson
 
@@ -207,6 +208,9 @@ class ProcessPool:
 
     def pending(self) -> int:
         return len(self._queue) + self._inflight
+
+    def readiness(self) -> dict[str, Any]:
+        return {"ready": self.ready()}
 
     async def close(self) -> None:
         self._closed = True
