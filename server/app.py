@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,9 +27,13 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.executor.start()
         ors.start()
+        # Several API replicas share one Redis store: each follows what the others register.
+        follow = asyncio.create_task(service.follow_registrations()) if settings.redis_url else None
         try:
             yield
         finally:
+            if follow is not None:
+                follow.cancel()
             await ors.close()
             await service.executor.close()
 
