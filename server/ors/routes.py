@@ -314,6 +314,8 @@ async def call(request: Request, env_name: str | None = None) -> Response:
     service = service_of(request)
     session, episode = episode_of(request, env_name)
     body = await parse(request, ToolCall)
+    if session.closed:  # closed while the body was read
+        raise HTTPException(410, f"session {session.sid} was closed")
     known = session.calls.get(body.task_id) if body.task_id else None
     if known is not None:  # a reconnecting client: stream the call it started, never run it twice
         task_id, task = body.task_id, known[0]
@@ -352,6 +354,8 @@ async def _dispatch(service: OrsService, session: Session, episode: Episode, cal
     code = call.input["code"]
     if not isinstance(code, str):
         raise ToolInputError("input_validation", "Tool input validation error: 'code' must be a string")
+    if session.closed:  # never start an interpreter for a closed session: nothing would stop it
+        raise ToolInputError("episode_finished", "the session was closed")
     return cell_output(await service.interpreters.run(session.sid, code))
 
 
