@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     settings = settings or Settings()
     service = service or Service.from_settings(settings)
     ors = OrsService.from_settings(settings, service.registry, service.scorer)
+    ors.register_metrics(service.metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -334,10 +334,14 @@ async def _run_tool(service: OrsService, session: Session, episode: Episode, cal
     async with session.busy:
         try:
             result = await _dispatch(service, session, episode, call)
+            metadata = result["output"]["metadata"] or {}
+            outcome = metadata.get("stopped") or metadata.get("status") or ("error" if metadata.get("error") else "ok")
         except ToolInputError as exc:
             result = {"ok": False, "error": str(exc), "reason": exc.reason}
+            outcome = exc.reason
         finally:
             session.touch()
+        service.count_call(call.name, outcome)
     return orjson.dumps(result).decode()
 
 
