@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 from collections.abc import AsyncIterator
@@ -37,9 +38,13 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         # generations less often, so that a big batch meets about one full collection, not dozens.
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
+        # Several API replicas share one Redis store: each follows what the others register.
+        follow = asyncio.create_task(service.follow_registrations()) if settings.redis_url else None
         try:
             yield
         finally:
+            if follow is not None:
+                follow.cancel()
             await ors.close()
             await service.executor.close()
 

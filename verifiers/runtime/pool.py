@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from verifiers.contract import Status, Verdict
-from verifiers.registry import Registry, default_registry
+from verifiers.registry import Registry, UnknownVerifierError, default_registry
 from verifiers.runtime.executor import Overloaded, default_max_pending
 from verifiers.runtime.finalize import finalize
 from verifiers.runtime.task import Task
@@ -303,8 +303,16 @@ class ProcessPool:
         # Small chunks when there is little work (latency, balance); big ones for throughput;
         # never much more than TARGET_CHUNK_S of work, so other requests get their turn soon.
         balance = math.ceil(len(queue) / (2 * max(1, len(self._workers))))
-        cost = self._cost_s.get(queue[0].task.spec, DEFAULT_TASK_COST_S)
-        return max(1, min(MAX_CHUNK_TASKS, balance, int(TARGET_CHUNK_S / max(cost, 1e-6))))
+        spec = queue[0].task.spec
+        cost = self._cost_s.get(spec, DEFAULT_TASK_COST_S)
+        limit = max(1, min(MAX_CHUNK_TASKS, balance, int(TARGET_CHUNK_S / max(cost, 1e-6))))
+        return max(limit, min(balance, self._batch_size(spec)))  # a per-batch cost is paid per chunk
+
+    def _batch_size(self, spec: str) -> int:
+        try:
+            return (self.registry or default_registry()).resolve(spec).batch_size
+        except UnknownVerifierError:
+            return 1
 
     def _next_chunk(self) -> list[_Pending]:
         while (retry := self._queue.take_retry()) is not None:
