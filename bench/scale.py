@@ -7,7 +7,8 @@ plus `exact`, all distinct, result cache off) through POST /v1/verify of
   - the embedded service (`referee serve --workers 2`),
   - `referee serve --redis` with one `referee worker --processes 2` (one local worker group),
   - `referee serve --redis` with two `referee worker --processes 1`,
-printing verdicts/s and the ratio to the embedded pool.
+printing verdicts/s, the CPU all of a setup's processes spent per verdict (a figure that load
+on a shared machine does not inflate) and the ratios to the embedded pool.
 Part 2: `--requests` single-item requests sent at once, spread over 2 API replicas sharing one
 Redis and one worker group, on loopback; prints errors, p50 and p99. Needs `redis-server`.
 """
@@ -33,6 +34,7 @@ import orjson
 
 from bench.local_server import free_port
 from bench.math_workload import generate
+from bench.service import tree_cpu_seconds
 
 BATCH = 4096
 
@@ -46,9 +48,18 @@ def workload(batch_index: int) -> bytes:
     return orjson.dumps({"items": items, "timeout_s": 10})
 
 
+SPAWNED: list[subprocess.Popen[bytes]] = []  # every process of the setup being measured
+
+
 def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "server.cli", *args], env=os.environ | env,
+    proc = subprocess.Popen([sys.executable, "-m", "server.cli", *args], env=os.environ | env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    SPAWNED.append(proc)
+    return proc
+
+
+def setup_cpu_seconds() -> float:
+    return sum(tree_cpu_seconds(p.pid) for p in SPAWNED if p.poll() is None)
 
 
 def serve(stack: ExitStack, env: dict[str, str], *args: str) -> str:
@@ -72,6 +83,8 @@ def worker(stack: ExitStack, env: dict[str, str], redis_url: str, processes: int
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc in SPAWNED:
+        SPAWNED.remove(proc)
     proc.terminate()
     try:
         proc.wait(15)
@@ -86,13 +99,15 @@ def start_redis(stack: ExitStack) -> str:
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--maxmemory", "512mb", "--maxmemory-policy", "volatile-lru"],
                             stdout=subprocess.DEVNULL)
+    SPAWNED.append(proc)
     stack.callback(stop, proc)
     time.sleep(0.3)
     return f"redis://127.0.0.1:{port}/0"
 
 
-def throughput(url: str, batches: int) -> float:
-    """Verdicts per second with two clients posting batches of 4,096 items back to back."""
+def throughput(url: str, batches: int) -> tuple[float, float]:
+    """Verdicts per second with two clients posting batches of 4,096 items back to back, and the
+    CPU microseconds every process of the setup spent per verdict."""
     bodies = [workload(i) for i in range(batches + 1)]
     with httpx.Client(base_url=url, timeout=300) as http:  # warm-up: workers import their engines
         http.post("/v1/verify", content=bodies[-1], headers={"content-type": "application/json"})
@@ -107,13 +122,15 @@ def throughput(url: str, batches: int) -> float:
                 with lock:
                     done[0] += len(r.json()["verdicts"])
 
+    cpu_before = setup_cpu_seconds()
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(bodies[k:batches:2],)) for k in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return done[0] / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    return done[0] / elapsed, (setup_cpu_seconds() - cpu_before) / done[0] * 1e6
 
 
 async def one_request(url: str, body: bytes) -> tuple[int, float]:
@@ -150,7 +167,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the flood holds one socket per request
     quiet = {"REFEREE_CACHE_ENTRIES": "0", "REFEREE_CACHE_TTL_S": "0"}
 
-    rates: dict[str, float] = {}
+    rates: dict[str, tuple[float, float]] = {}
     with ExitStack() as stack:
         rates["embedded pool, 2 processes"] = throughput(serve(stack, quiet, "--workers", "2"), args.batches)
     with ExitStack() as stack:
@@ -165,11 +182,11 @@ def main() -> None:
         rates["Redis, 2 workers x 1 process"] = throughput(
             serve(stack, quiet, "--redis", redis_url, "--workers", "0"), args.batches)
 
-    base = rates["embedded pool, 2 processes"]
+    base_rate, base_cpu = rates["embedded pool, 2 processes"]
     print(f"batch {BATCH} (math mix + exact, distinct, cache off), {os.cpu_count()} cores")
-    print(f"{'setup':<32} {'verdicts/s':>11} {'vs embedded':>12}")
-    for name, rate in rates.items():
-        print(f"{name:<32} {rate:>11,.0f} {rate / base:>11.0%}")
+    print(f"{'setup':<32} {'verdicts/s':>11} {'vs embedded':>12} {'CPU µs/verdict':>15} {'vs embedded':>12}")
+    for name, (rate, cpu) in rates.items():
+        print(f"{name:<32} {rate:>11,.0f} {rate / base_rate:>11.0%} {cpu:>15,.0f} {base_cpu / cpu:>11.0%}")
 
     with ExitStack() as stack, tempfile.TemporaryDirectory():
         redis_url = start_redis(stack)

@@ -42,20 +42,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def serve_worker(settings: "Settings") -> None:  # noqa: F821 (imported lazily above)
+    from server.service import registration_store
     from verifiers.custom.catalog import RuntimeVerifiers
-    from verifiers.custom.store import FileStore, default_store_path
     from verifiers.registry import default_registry
     from verifiers.runtime.pool import ProcessPool
     from verifiers.runtime.redis import Keys, RedisWorker
 
     registry = default_registry()
-    # Runtime-registered verifiers, from the API's store when this host shares it.
-    store_path = settings.verifier_store or default_store_path()
-    custom = RuntimeVerifiers(registry, FileStore(store_path))
-    custom.sync()
+    # Runtime-registered verifiers, from Redis (where the API stores them), followed on every heartbeat.
+    custom = RuntimeVerifiers(registry, registration_store(settings))
+    try:
+        custom.sync()
+    except Exception as exc:  # Redis down at start: the heartbeat applies them once it is back
+        logging.getLogger("referee.worker").warning("runtime verifiers not applied yet: %s", exc)
     pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb, registry=registry,
                        max_pending=1 << 30,  # the worker bounds what it takes from the queue itself
-                       verifier_store=str(store_path))
+                       verifier_store=custom.store.location)
     await pool.start()
     worker = RedisWorker(settings.redis_url or "", pool, registry, processes=pool.size, refresh=custom.sync,
                          keys=Keys(settings.redis_prefix), visibility_s=settings.redis_visibility_s,

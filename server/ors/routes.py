@@ -314,6 +314,8 @@ async def call(request: Request, env_name: str | None = None) -> Response:
     service = service_of(request)
     session, episode = episode_of(request, env_name)
     body = await parse(request, ToolCall)
+    if session.closed:  # closed while the body was read
+        raise HTTPException(410, f"session {session.sid} was closed")
     known = session.calls.get(body.task_id) if body.task_id else None
     if known is not None:  # a reconnecting client: stream the call it started, never run it twice
         task_id, task = body.task_id, known[0]
@@ -332,10 +334,14 @@ async def _run_tool(service: OrsService, session: Session, episode: Episode, cal
     async with session.busy:
         try:
             result = await _dispatch(service, session, episode, call)
+            metadata = result["output"]["metadata"] or {}
+            outcome = metadata.get("stopped") or metadata.get("status") or ("error" if metadata.get("error") else "ok")
         except ToolInputError as exc:
             result = {"ok": False, "error": str(exc), "reason": exc.reason}
+            outcome = exc.reason
         finally:
             session.touch()
+        service.count_call(call.name, outcome)
     return orjson.dumps(result).decode()
 
 
@@ -352,6 +358,8 @@ async def _dispatch(service: OrsService, session: Session, episode: Episode, cal
     code = call.input["code"]
     if not isinstance(code, str):
         raise ToolInputError("input_validation", "Tool input validation error: 'code' must be a string")
+    if session.closed:  # never start an interpreter for a closed session: nothing would stop it
+        raise ToolInputError("episode_finished", "the session was closed")
     return cell_output(await service.interpreters.run(session.sid, code))
 
 

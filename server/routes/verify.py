@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -10,9 +11,9 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from verifiers.contract import Item, Status, Verdict
 from verifiers.runtime import Overloaded, Unavailable, finalize
 from verifiers.runtime.groups import GroupStats, group_stats
-from verifiers.runtime.scorer import Pacer
+from verifiers.runtime.pacing import Pacer
 from verifiers.validation import first_error
-from server.routes.deps import parse_json, read_body, service_of
+from server.routes.deps import parse_json, parse_json_paced, read_body, service_of
 
 router = APIRouter(tags=["verify"])
 
@@ -32,6 +33,7 @@ class VerifyResponse(BaseModel):
 # item by item in slices, handing the event loop back between slices.
 ONE_PASS_MAX_BYTES = 512 * 1024
 RESPONSE_SLICE = 1024
+METRICS_SLICE = 2048
 
 _item_adapter = TypeAdapter(Item)
 _request_adapter = TypeAdapter(VerifyRequest)
@@ -114,7 +116,8 @@ async def verify(request: Request) -> Response:
         items, rejected, timeout_s = parsed.items, {}, parsed.timeout_s
         _check_count(len(items), max_items)
     else:
-        items, rejected, timeout_s = await _parse_item_by_item(parse_json(body), max_items)
+        raw = parse_json(body) if len(body) <= ONE_PASS_MAX_BYTES else await parse_json_paced(body)
+        items, rejected, timeout_s = await _parse_item_by_item(raw, max_items)
     if timeout_s is not None and timeout_s > settings.max_timeout_s:
         raise HTTPException(422, f"timeout_s={timeout_s} is over the limit max_timeout_s={settings.max_timeout_s}")
     valid = [(i, item) for i, item in enumerate(items) if i not in rejected]
@@ -127,6 +130,8 @@ async def verify(request: Request) -> Response:
     verdicts: list[Verdict] = [rejected.get(i) for i in range(len(items))]  # type: ignore[misc]
     for (index, _), verdict in zip(valid, scored):
         verdicts[index] = verdict
-    service.metrics.observe(verdicts)
+    for start in range(0, len(verdicts), METRICS_SLICE):
+        service.metrics.observe(verdicts[start:start + METRICS_SLICE])
+        await asyncio.sleep(0)
     groups = group_stats(items, verdicts)
     return Response(await _dump(verdicts, groups), media_type="application/json")

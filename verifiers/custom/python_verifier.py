@@ -85,7 +85,7 @@ _warm_hosts = _WarmHosts()
 
 
 class SandboxedPythonVerifier(Verifier):
-    batchable: ClassVar[bool] = True
+    batch_size: ClassVar[int] = 64  # one sandbox run (and one import) per this many items
 
     def __init__(self, name: str, version: int, description: str, source: str, entry: str,
                  params_schema: dict[str, Any] | None, memory_mb: int, time_budget_ms: float, source_hash: str) -> None:

@@ -346,11 +346,12 @@ class RedisExecutor:
         pipe.hgetall(self.keys.worker_info)
         pipe.hgetall(self.keys.stats)
         pipe.zadd(self.keys.apis, {self.api_id: now})
+        pipe.zremrangebyscore(self.keys.apis, "-inf", now - REPLY_TTL_S)  # API processes long gone
         pipe.expire(self.reply_key, REPLY_TTL_S)
         try:
             if not self.state.redis_ok:
                 await ensure_group(self.client, self.keys)
-            queued, entries, live, info, stats, _, _ = await pipe.execute()
+            queued, entries, live, info, stats, *_ = await pipe.execute()
         except REDIS_DOWN as exc:
             self._mark_down(exc)
             return
