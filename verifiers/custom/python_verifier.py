@@ -102,6 +102,9 @@ class SandboxedPythonVerifier(Verifier):
     def identity(self) -> str:
         return f"{type(self).__qualname__} {self.source_hash}"
 
+    def config_key(self, params: BaseModel) -> str:
+        return self.source_hash  # cached verdicts never outlive the definition that scored them
+
     def __reduce__(self) -> Any:  # the params model is built per instance: pickle the definition
         return (SandboxedPythonVerifier, (self.name, self.version, self.description, self.source, self.entry,
                                           self.params_schema, self.limits.memory_mb, self.call_timeout_s * 200,
