@@ -40,6 +40,7 @@ class Language:
     toolchain: tuple[str, ...] = ()  # executables that must exist (sandbox paths)
     warm_python: bool = False  # runs in-process on the warm interpreter instead of exec
     memory_markers: tuple[str, ...] = ()  # stderr text meaning "ran out of memory"
+    precompiled_headers: bool = False  # g++ may use a shared precompiled header (sandbox/pch.py)
     env: dict[str, str] = field(default_factory=dict)
 
     def file_name(self, source: str) -> str:
@@ -51,6 +52,10 @@ class Language:
         """The run command; `{class}` is Java's public class, `{memory_mb}` the run's memory limit."""
         values = {"class": java_class_name(source), "memory_mb": memory_mb}
         return [arg.format(**values) if "{" in arg else arg for arg in self.run]
+
+
+# Every C++ build, and the precompiled headers it uses (built with exactly these flags).
+CXX_FLAGS = ("-O2", "-std=gnu++17", "-pipe")
 
 
 def java_class_name(source: str) -> str:
@@ -76,8 +81,9 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     ),
     Language(
         name="cpp", aliases=("cpp", "c++", "cxx", "cc", "hpp"), source_name="main.cpp",
-        compile=("/usr/bin/g++", "-O2", "-std=gnu++17", "-pipe", "-o", "main", "main.cpp"),
+        compile=("/usr/bin/g++", *CXX_FLAGS, "-o", "main", "main.cpp"),
         run=("/prog/main",), toolchain=("/usr/bin/g++",), memory_markers=("std::bad_alloc",),
+        precompiled_headers=True,
     ),
     Language(
         name="javascript", aliases=("javascript", "js", "node", "nodejs"), source_name="main.js",
@@ -111,8 +117,9 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     ),
     Language(
         name="cpp+tests", aliases=(), source_name="main.cpp",
-        compile=("/usr/bin/g++", "-O2", "-std=gnu++17", "-pipe", "-Wl,--wrap=main", "-o", "main", "main.cpp"),
+        compile=("/usr/bin/g++", *CXX_FLAGS, "-Wl,--wrap=main", "-o", "main", "main.cpp"),
         run=("/prog/main",), toolchain=("/usr/bin/g++",), memory_markers=("std::bad_alloc",),
+        precompiled_headers=True,
     ),
     Language(
         name="rust+quick", aliases=(), source_name="main.rs",

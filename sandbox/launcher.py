@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from sandbox.languages import SANDBOX_PYTHON
+from sandbox.pch import SANDBOX_DIR as PCH_DIR, host_dir as pch_host_dir
 from sandbox.seccomp import filter_program
 
 
@@ -90,6 +91,8 @@ class BubblewrapLauncher(Launcher):
             elif os.path.isdir(path):
                 args += ["--ro-bind", path, path]
         args += ["--ro-bind", "/usr", "/usr"]
+        # Precompiled headers built by the service (sandbox/pch.py): read-only for every run.
+        args += ["--ro-bind", pch_host_dir(), PCH_DIR]
         etc = ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
                *sorted(glob.glob("/etc/java-*"))]
         for path in etc:

@@ -29,7 +29,7 @@ import time
 import weakref
 from typing import Any, Callable
 
-from sandbox import harness, zygote
+from sandbox import harness, pch, zygote
 from sandbox.cgroups import SandboxCgroup, detect
 from sandbox.languages import SANDBOX_PATH, Language, find_language, missing_toolchain
 from sandbox.launcher import BubblewrapLauncher, Launcher, default_launcher
@@ -375,6 +375,8 @@ class Program:
         limits = self.limits.for_compile()
         argv = [arg.format(**{"class": self.lang.file_name(self.source)[:-5]}) if "{class}" in arg else arg
                 for arg in self.lang.compile]
+        if self.lang.precompiled_headers:
+            argv[1:1] = pch.pch_flags(self.source)
         job = {"kind": "exec", "argv": argv, "env": run_env(self.lang), "stdin": "",
                "limits": self.box.job_limits(limits), "build_rw": True}
         raw, oom = self.box._run_job(job, limits)
