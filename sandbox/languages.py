@@ -40,7 +40,7 @@ class Language:
     toolchain: tuple[str, ...] = ()  # executables that must exist (sandbox paths)
     warm_python: bool = False  # runs in-process on the warm interpreter instead of exec
     memory_markers: tuple[str, ...] = ()  # stderr text meaning "ran out of memory"
-    precompiled_headers: bool = False  # g++ may use a shared precompiled header (sandbox/pch.py)
+    compile_cache: str = ""  # `pch`, `javac`: the compiler may use a cache built by the service (sandbox/pch.py)
     env: dict[str, str] = field(default_factory=dict)
 
     def file_name(self, source: str) -> str:
@@ -56,6 +56,8 @@ class Language:
 
 # Every C++ build, and the precompiled headers it uses (built with exactly these flags).
 CXX_FLAGS = ("-O2", "-std=gnu++17", "-pipe")
+# javac's own JVM, for every Java build and the class archive it uses.
+JAVAC_JVM_FLAGS = ("-J-XX:+UseSerialGC", "-J-XX:TieredStopAtLevel=1", "-J-XX:-UsePerfData")
 
 
 def java_class_name(source: str) -> str:
@@ -83,7 +85,7 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
         name="cpp", aliases=("cpp", "c++", "cxx", "cc", "hpp"), source_name="main.cpp",
         compile=("/usr/bin/g++", *CXX_FLAGS, "-o", "main", "main.cpp"),
         run=("/prog/main",), toolchain=("/usr/bin/g++",), memory_markers=("std::bad_alloc",),
-        precompiled_headers=True,
+        compile_cache="pch",
     ),
     Language(
         name="javascript", aliases=("javascript", "js", "node", "nodejs"), source_name="main.js",
@@ -92,12 +94,13 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     ),
     Language(
         name="java", aliases=("java",), source_name="{class}.java",
-        compile=("/usr/bin/javac", "-J-XX:+UseSerialGC", "-J-XX:TieredStopAtLevel=1", "-J-XX:-UsePerfData",
+        compile=("/usr/bin/javac", *JAVAC_JVM_FLAGS,
                  "-encoding", "UTF-8", "-d", ".", "{class}.java"),
         # The JVM sizes its heap from the memory limit, not from the host's RAM.
         run=("/usr/bin/java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xss32m",
              "-XX:MaxRAM={memory_mb}m", "-XX:MaxRAMPercentage=75", "-cp", "/prog", "{class}"),
         toolchain=("/usr/bin/java", "/usr/bin/javac"), memory_markers=("java.lang.OutOfMemoryError",),
+        compile_cache="javac",
     ),
     Language(
         name="rust", aliases=("rust", "rs"), source_name="main.rs",
@@ -119,7 +122,7 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
         name="cpp+tests", aliases=(), source_name="main.cpp",
         compile=("/usr/bin/g++", *CXX_FLAGS, "-Wl,--wrap=main", "-o", "main", "main.cpp"),
         run=("/prog/main",), toolchain=("/usr/bin/g++",), memory_markers=("std::bad_alloc",),
-        precompiled_headers=True,
+        compile_cache="pch",
     ),
     Language(
         name="rust+quick", aliases=(), source_name="main.rs",

@@ -129,6 +129,7 @@ class Sandbox:
         self._baseline_bytes = 0
         self._stderr_file: Any = None
         self._owner_pid = os.getpid()
+        self.pch_bound: tuple[int, int] | None = None  # the compiler-cache directory bound at /pch
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -170,6 +171,7 @@ class Sandbox:
         hierarchy = detect() if self.use_cgroups else None
         self._cgroup = hierarchy.create() if hierarchy else None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.pch_bound = pch.bound_identity()  # the launcher binds this directory at /pch
         spec = self.launcher.spec(_zygote_source(), theirs.fileno())
         procs = self._cgroup.procs_files if self._cgroup else []
         # A shell joins the cgroup and then execs the launcher: everything it starts is inside.
@@ -375,8 +377,8 @@ class Program:
         limits = self.limits.for_compile()
         argv = [arg.format(**{"class": self.lang.file_name(self.source)[:-5]}) if "{class}" in arg else arg
                 for arg in self.lang.compile]
-        if self.lang.precompiled_headers:
-            argv[1:1] = pch.pch_flags(self.source)
+        if self.lang.compile_cache:  # read-only caches built by the service, never by a program
+            argv[1:1] = pch.compile_flags(self.lang.compile_cache, self.source, self.box.pch_bound)
         job = {"kind": "exec", "argv": argv, "env": run_env(self.lang), "stdin": "",
                "limits": self.box.job_limits(limits), "build_rw": True}
         raw, oom = self.box._run_job(job, limits)

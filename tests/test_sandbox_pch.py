@@ -41,9 +41,10 @@ def test_the_leading_block_decides_which_header_is_used():
 
 
 def test_a_ready_header_is_passed_with_invalid_pch_warnings(box):
-    flags = pch.pch_flags(SCALE)
+    flags = pch.pch_flags(SCALE, box.pch_bound)
     assert flags[0] == "-include" and flags[1].startswith(f"{pch.SANDBOX_DIR}/humaneval-") and "-Winvalid-pch" in flags
-    assert pch.pch_flags("#include <cstdio>\nint main(){}") == []
+    assert pch.pch_flags("#include <cstdio>\nint main(){}", box.pch_bound) == []
+    assert pch.pch_flags(SCALE, None) == []  # a sandbox that bound another directory: none
 
 
 def _digest(path: str) -> str:
@@ -55,7 +56,7 @@ def test_programs_cannot_tamper_with_the_headers_and_later_builds_are_unaffected
     directory = pch.host_dir()
     before = {name: _digest(os.path.join(directory, name)) for name in os.listdir(directory) if name.endswith(".h.gch")}
     assert before
-    key = pch.pch_flags(SCALE)[1]
+    key = pch.pch_flags(SCALE, box.pch_bound)[1]
     hostile_cpp = (HUMANEVAL_HEADERS + "#include <fstream>\n#include <cerrno>\n#include <cstring>\nint main(){\n"
                    f'  const char* paths[] = {{"{key}", "{key}.gch", "{pch.SANDBOX_DIR}/evil.h.gch"}};\n'
                    "  int opened = 0;\n"
@@ -102,3 +103,31 @@ def test_a_missing_include_is_still_a_compile_error(box):
     # The headers of a precompiled header are never added to a program that did not include them.
     result = box.execute("cpp", "#include <cstdio>\nint main(){ std::vector<int> v; return v.size(); }")
     assert result.status is ExecStatus.compile_error
+
+
+JAVA_ITEM = ("import java.util.*;\nclass Solution {\n    public int twice(int x) { return 2 * x; }\n}\n",
+             "public class Main {\n    public static void main(String[] args) {\n"
+             "        if (new Solution().twice(21) != 42) throw new AssertionError();\n    }\n}\n")
+
+
+def test_javac_uses_its_class_archive_which_programs_cannot_touch(box):
+    if missing_toolchain(LANGUAGES["java"]):
+        pytest.skip(missing_toolchain(LANGUAGES["java"]))
+    assert pch.build(pch.JAVAC_ARCHIVE)
+    (flag,) = pch.javac_flags(box.pch_bound)
+    archive = flag.split("=", 1)[1]
+    host_path = os.path.join(pch.host_dir(), os.path.basename(archive))
+    before = _digest(host_path)
+    hostile = ("import java.io.*;\npublic class Main {\n    public static void main(String[] a) {\n"
+               "        int written = 0;\n"
+               f'        for (String p : new String[]{{"{archive}", "{pch.SANDBOX_DIR}/other.jsa"}}) {{\n'
+               "            try (FileOutputStream f = new FileOutputStream(p)) { f.write(1); written++; }\n"
+               "            catch (IOException e) { }\n        }\n"
+               "        System.out.println(written);\n    }\n}\n")
+    result = box.execute("java", hostile)
+    assert result.status is ExecStatus.ok and result.stdout.strip() == "0", result
+    assert _digest(host_path) == before
+    good = run_tests("java", JAVA_ITEM[0], [CodeTest(test_code=JAVA_ITEM[1])], sandbox=box)
+    wrong = run_tests("java", JAVA_ITEM[0].replace("2 * x", "3 * x"), [CodeTest(test_code=JAVA_ITEM[1])], sandbox=box)
+    assert (good.passed, wrong.passed) == (1, 0), (good, wrong)
+    assert good.compile is not None and good.compile.stderr == ""
