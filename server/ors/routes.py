@@ -30,7 +30,25 @@ from server.ors.service import OrsService
 from server.ors.sessions import Session, SessionError, owner_of
 from server.routes.deps import read_body
 
-router = APIRouter(tags=["ors"])
+class ErrorBody(BaseModel):
+    detail: str
+
+
+# Every ORS error is {"detail": "..."}; which ones an endpoint can answer is in docs/sessions.md.
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody, "description": text} for code, text in (
+    (400, "bad request: invalid split, index or task spec, missing X-Session-ID, episode already created"),
+    (401, "missing or invalid API key"),
+    (404, "unknown environment, or no such session (never issued, or another key's)"),
+    (410, "the session was deleted or expired"),
+    (413, "request body over the size limit"),
+    (422, "request body of the wrong shape"),
+    (429, "too many live sessions"),
+)}
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Server-Sent Events: task_id, then chunk... end (or error); `: ping` comments while running",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+
+router = APIRouter(tags=["ors"], responses=ERRORS)
 MAX_TASKS_PER_LIST = 100_000
 JSON = "application/json"
 M = TypeVar("M", bound=BaseModel)
@@ -206,7 +224,9 @@ async def task_range(request: Request, env_name: str | None = None) -> Response:
 
 # -- sessions ----------------------------------------------------------------------------------------
 
-@router.post("/create_session")
+@router.post("/create_session", responses={200: {
+    "description": '`{"sid": ...}`, or with Accept: text/event-stream the events task_id (the sid) and end',
+    "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}}}})
 async def create_session(request: Request) -> Response:
     """A new session id: SSE (`task_id` then `end`) for SSE clients, else `{"sid": ...}`."""
     service = service_of(request)
@@ -309,7 +329,7 @@ async def verdict(request: Request, env_name: str | None = None) -> Response:
     return json_response({**episode.summary(), "closed": None})
 
 
-@both("/call", "POST")
+@both("/call", "POST", responses=SSE_RESPONSE)
 async def call(request: Request, env_name: str | None = None) -> Response:
     service = service_of(request)
     session, episode = episode_of(request, env_name)
