@@ -132,7 +132,7 @@ def run_tests(language: str, source: str, tests: list[TestCase] | list[dict], op
         return report
     needs_python = any(not isinstance(t, StdioTest) for _, t in selected)
     box = sandbox or shared_sandbox()
-    with box.program(language, source, files=files, limits=options.limits) as prog:
+    with box.program(language, source, files=files, limits=options.limits, deadline=deadline) as prog:
         if needs_python and (prog.lang is None or not prog.lang.warm_python):
             raise ValueError("function-call and assert tests need language python")
         report.compile = prog.compile_result

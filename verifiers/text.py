@@ -19,21 +19,31 @@ def after_reasoning(text: str) -> str:
 
 
 def boxed_contents(text: str, commands: tuple[str, ...] = ("boxed", "fbox")) -> list[str]:
-    r"""The contents of every `\boxed{...}` / `\fbox{...}` in order, with nested braces balanced."""
-    found: list[str] = []
-    pattern = re.compile(r"\\(?:" + "|".join(commands) + r")\s*\{")
-    for match in pattern.finditer(text):
-        depth, start = 1, match.end()
-        for i in range(start, len(text)):
-            ch = text[i]
-            if ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    found.append(text[start:i])
-                    break
-    return found
+    r"""The contents of every `\boxed{...}` / `\fbox{...}` in order, with nested braces balanced.
+
+    Linear in the text: every brace is matched in one pass, so thousands of unclosed `\boxed{`
+    cost no more than one (scanning onward from each opening would be quadratic).
+    """
+    opens = [m.end() - 1 for m in re.finditer(r"\\(?:" + "|".join(commands) + r")\s*\{", text)]
+    if not opens:
+        return []
+    closing = matching_braces(text)
+    return [text[start + 1:closing[start]] for start in opens if start in closing]
+
+
+_BRACE = re.compile(r"[{}]")
+
+
+def matching_braces(text: str) -> dict[int, int]:
+    """Position of each `{` that is closed -> position of the `}` that closes it (one pass)."""
+    stack: list[int] = []
+    pairs: dict[int, int] = {}
+    for match in _BRACE.finditer(text):
+        if match.group() == "{":
+            stack.append(match.start())
+        elif stack:
+            pairs[stack.pop()] = match.start()
+    return pairs
 
 
 def normalise(text: str, *, case_sensitive: bool = False, whitespace: str = "collapse", punctuation: bool = True) -> str:

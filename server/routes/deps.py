@@ -1,13 +1,21 @@
-"""Shared pieces of route handlers: the runtime, size-limited bodies, limit errors."""
+"""Shared pieces of route handlers: the runtime, size-limited bodies, strict JSON, callers."""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import json
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import orjson
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import TypeAdapter, ValidationError
 
 from server.runtime import ServiceRuntime
+
+T = TypeVar("T")
 
 
 def runtime_of(request: Request) -> ServiceRuntime:
@@ -28,9 +36,80 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+def _refuse_constant(name: str) -> float:
+    raise ValueError(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
+
+
 def parse_json(body: bytes) -> Any:
+    """Strict JSON: NaN, Infinity and numbers too large for a double are refused (422), as is
+    anything that is not JSON at all (400)."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        try:  # the lenient reader accepts what JSON does not: tell a non-finite number apart
+            json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except ValueError as lenient:
+            if not isinstance(lenient, json.JSONDecodeError):
+                raise HTTPException(422, f"request body holds a non-finite number ({lenient}): "
+                                         "NaN and Infinity are not JSON") from None
         raise HTTPException(400, f"request body is not valid UTF-8 JSON: {exc}") from None
 
+
+def parse_request(body: bytes, adapter: TypeAdapter[T]) -> T:
+    """Parse strictly and validate; a validation failure is a 422 naming the first bad field."""
+    try:
+        return adapter.validate_python(parse_json(body))
+    except ValidationError as exc:
+        raise HTTPException(422, describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+    return f"{where}: {err['msg']}"
+
+
+def caller_of(request: Request) -> str:
+    """Who is asking, for fair shares: the API key (hashed), else the client address."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return "key:" + hashlib.sha256(auth[7:].strip().encode()).hexdigest()[:16]
+    return "addr:" + (request.client.host if request.client else "unknown")
+
+
+class _StrictJSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """A route whose JSON body FastAPI parses strictly (`parse_json`): NaN and Infinity are 422."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(_StrictJSONRequest(request.scope, request.receive))
+
+        return strict
+
+
+ERROR_SCHEMA = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route answers (`{"detail": ...}` bodies)."""
+    text = {400: "Body is not JSON", 404: "Not found", 413: "Body too large", 422: "Invalid request",
+            429: "Too many requests: retry after the Retry-After header's seconds",
+            503: "Not ready: retry after the Retry-After header's seconds"}
+    return {code: {"description": text[code], "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+            for code in codes}

@@ -6,23 +6,20 @@ back as `reference` with `verifier: "env:NAME"`, and the server rebuilds the ins
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from envs import GenerationBudgetExceeded, UnknownEnvironmentError, all_environments, get_environment
 from envs.ids import MAX_SEED
+from envs.sampling import SamplerPool
+from server.routes.deps import StrictJSONRoute, error_responses
 
-router = APIRouter(tags=["envs"])
+router = APIRouter(tags=["envs"], route_class=StrictJSONRoute)
 
 MAX_SAMPLES_PER_REQUEST = 1024
-
-# Generators use z3's global context, which is not thread-safe: one generation at a time per
-# process (scoring needs no z3 and runs in the worker processes).
-_generation_lock = threading.Lock()
 
 
 class SampleRequest(BaseModel):
@@ -33,9 +30,11 @@ class SampleRequest(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict, description="difficulty knobs (see GET /v1/envs)")
 
 
-def _sample_serially(env: Any, seed: int, n: int, config: Any) -> list[Any]:
-    with _generation_lock:
-        return env.sample_many(seed, n, config)
+def _sampler(request: Request) -> SamplerPool:
+    state = request.app.state
+    if getattr(state, "sampler", None) is None:
+        state.sampler = SamplerPool()
+    return state.sampler
 
 
 @router.get("/v1/envs")
@@ -44,8 +43,8 @@ async def list_envs() -> dict[str, Any]:
     return {"envs": [env.describe() for env in all_environments()]}
 
 
-@router.post("/v1/envs/{name}/sample")
-async def sample(name: str, body: SampleRequest) -> dict[str, Any]:
+@router.post("/v1/envs/{name}/sample", responses=error_responses(400, 404, 422, 503))
+async def sample(name: str, body: SampleRequest, request: Request) -> dict[str, Any]:
     """`n` instances from seeds `seed .. seed+n-1`: prompts and ids, no references."""
     try:
         env = get_environment(name)
@@ -59,10 +58,14 @@ async def sample(name: str, body: SampleRequest) -> dict[str, Any]:
         raise HTTPException(422, f"bad config for {env.spec}: {where}: {err['msg']}") from None
     if body.seed + body.n - 1 > MAX_SEED:
         raise HTTPException(422, f"seeds run past {MAX_SEED}")
+    config_json = config.model_dump(mode="json")
     try:
-        # CPU-bound (z3 releases the GIL while it solves): keep it off the event loop.
-        instances = await run_in_threadpool(_sample_serially, env, body.seed, body.n, config)
+        # CPU-bound and not thread-safe (z3): in worker processes, fairly between requests.
+        instances = await _sampler(request).sample(env.name, body.seed, body.n, config_json)
     except GenerationBudgetExceeded as exc:
         raise HTTPException(422, str(exc)) from None
+    except BrokenProcessPool:  # a generator process died: start fresh ones for the next request
+        _sampler(request).close()
+        raise HTTPException(503, "an instance generator process died; retry", headers={"retry-after": "1"}) from None
     return {"env": env.name, "version": env.version, "verifier": f"env:{env.name}",
-            "config": config.model_dump(mode="json"), "instances": [inst.public() for inst in instances]}
+            "config": config_json, "instances": instances}
