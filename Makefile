@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 
 .PHONY: serve test system-deps bench clean
 
-serve: $(VENV)/.installed
+# The system packages come first: without bubblewrap and the compilers no code can run.
+serve: $(VENV)/.installed system-deps
 	$(BIN)/referee serve
 
 test: $(VENV)/.installed-test system-deps

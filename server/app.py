@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from server import openapi
 from server.auth import AuthAndMetricsMiddleware
 from server.routes import ROUTE_MODULES
 from server.runtime import ServiceRuntime
@@ -42,13 +43,13 @@ def create_app(settings: Settings | None = None, runtime: ServiceRuntime | None 
         app.include_router(importlib.import_module(f"server.routes.{name}").router)
     app.add_middleware(AuthAndMetricsMiddleware, runtime=runtime)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    openapi.install(app)
     return app
 
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 naming the first bad field. The offending input is not echoed: it may be huge, or a
-    non-finite number that JSON cannot carry."""
-    errors = exc.errors()
-    err = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    where = ".".join(str(p) for p in err.get("loc", ())) or "body"
-    return JSONResponse({"detail": f"{where}: {err.get('msg', 'invalid')}"}, status_code=422)
+    """422 with FastAPI's list of field errors, without the offending inputs: they may be huge,
+    or non-finite numbers that JSON cannot carry."""
+    errors = [{"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", ""))}
+              for err in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)

@@ -101,15 +101,3 @@ class StrictJSONRoute(APIRoute):
             return await handler(_StrictJSONRequest(request.scope, request.receive))
 
         return strict
-
-
-ERROR_SCHEMA = {"type": "object", "properties": {"detail": {}}, "required": ["detail"]}
-
-
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses a route answers (`{"detail": ...}` bodies)."""
-    text = {400: "Body is not JSON", 404: "Not found", 413: "Body too large", 422: "Invalid request",
-            429: "Too many requests: retry after the Retry-After header's seconds",
-            503: "Not ready: retry after the Retry-After header's seconds"}
-    return {code: {"description": text[code], "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-            for code in codes}

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from envs import GenerationBudgetExceeded, UnknownEnvironmentError, all_environments, get_environment
 from envs.ids import MAX_SEED
 from envs.sampling import SamplerPool
-from server.routes.deps import StrictJSONRoute, error_responses
+from server.openapi import error_responses
+from server.routes.deps import StrictJSONRoute
 
 router = APIRouter(tags=["envs"], route_class=StrictJSONRoute)
 
@@ -25,7 +26,8 @@ MAX_SAMPLES_PER_REQUEST = 1024
 class SampleRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    seed: int = Field(0, ge=0, le=MAX_SEED, description="seed of the first instance; the i-th gets seed + i")
+    seed: int = Field(0, ge=0, lt=MAX_SEED + 1,  # an exclusive bound of 2**63 is exact as a double
+                       description="seed of the first instance; the i-th gets seed + i")
     n: int = Field(1, ge=1, le=MAX_SAMPLES_PER_REQUEST, description="number of instances")
     config: dict[str, Any] = Field(default_factory=dict, description="difficulty knobs (see GET /v1/envs)")
 

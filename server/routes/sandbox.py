@@ -21,8 +21,8 @@ from sandbox import ExecResult, Limits, find_language
 from sandbox.availability import language_report
 from sandbox.pool import FairSlots, SandboxPool, SlotsBusy, default_slots
 from sandbox.session import bad_file_names
-from server.routes.deps import (StrictJSONRoute, caller_of, error_responses, parse_request, read_body,
-                                runtime_of)
+from server.openapi import error_responses, json_body
+from server.routes.deps import StrictJSONRoute, caller_of, parse_request, read_body, runtime_of
 
 router = APIRouter(tags=["sandbox"], route_class=StrictJSONRoute)
 
@@ -99,8 +99,7 @@ def _execute(pool: SandboxPool, body: SandboxRunRequest, deadline: float) -> San
 @router.post(
     "/v1/sandbox/run",
     response_model=SandboxRunResponse,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": SandboxRunRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+    openapi_extra=json_body(SandboxRunRequest),
     responses=error_responses(400, 413, 422, 429),
 )
 async def run_program(request: Request) -> Any:

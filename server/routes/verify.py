@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from verifiers.contract import Item, Status, Verdict
+from server.openapi import error_responses, json_body
 from server.routes.deps import parse_json, read_body, runtime_of
 
 router = APIRouter(tags=["verify"])
@@ -62,8 +63,8 @@ def _parse_item_by_item(body: Any) -> tuple[list[Item], dict[int, Verdict], floa
 @router.post(
     "/v1/verify",
     response_model=VerifyResponse,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": VerifyRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+    openapi_extra=json_body(VerifyRequest),
+    responses=error_responses(400, 413, 422, 503),
 )
 async def verify(request: Request) -> Response:
     """Score `items`; a bad item gets a verdict with status `invalid_input`, the rest are scored."""
@@ -72,11 +73,12 @@ async def verify(request: Request) -> Response:
     if not runtime.executor.ready():
         raise HTTPException(503, "no verifier workers are ready yet", headers={"retry-after": "1"})
     body = await read_body(request, settings.max_body_bytes)
-    try:  # the common case: a valid request, parsed and validated in one pass inside pydantic-core
-        parsed = _request_adapter.validate_json(body)
+    data = parse_json(body)  # strict: NaN and Infinity are a 422 (and orjson + validate_python is the faster pair)
+    try:  # the common case: a valid request
+        parsed = _request_adapter.validate_python(data)
         items, rejected, timeout_s = parsed.items, {}, parsed.timeout_s
     except ValidationError:
-        items, rejected, timeout_s = _parse_item_by_item(parse_json(body))
+        items, rejected, timeout_s = _parse_item_by_item(data)
     if len(items) > settings.max_items_per_request:
         raise HTTPException(413, f"{len(items)} items is over the limit "
                                  f"max_items_per_request={settings.max_items_per_request}; split the batch")
