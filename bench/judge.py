@@ -32,7 +32,8 @@ from verifiers.base import Context
 from verifiers.judge import JudgeConfig, JudgeVerifier
 from verifiers.judge.client import _tls_context  # the same TLS set-up cost for both paths
 from verifiers.judge.params import JudgeParams, JudgeReference
-from verifiers.scoring import Job, ascore_prepared, prepare
+from verifiers.runtime import Task, arun_task
+from verifiers.runtime.prepare import prepare
 
 PARAMS = {"mode": "rubric", "scale_min": 1, "scale_max": 10, "critique": False, "max_tokens": 16}
 PROMPT = "What is the capital of France?"
@@ -160,9 +161,10 @@ async def run_referee(verifier: JudgeVerifier, registry: Registry, concurrency: 
     failures: list[str] = []
 
     async def one(text: str) -> None:
-        job = prepare(Item(verifier="judge", completion=text, reference={"prompt": PROMPT}, params=PARAMS), registry)
-        assert isinstance(job, Job), job
-        verdict = await ascore_prepared(job, ctx)
+        task = prepare(Item(verifier="judge", completion=text, reference={"prompt": PROMPT}, params=PARAMS),
+                       registry, 3600)
+        assert isinstance(task, Task), task
+        verdict = await arun_task(task, registry)
         if verdict.status != "ok":
             failures.append(f"{verdict.status}: {verdict.message}")
 

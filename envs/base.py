@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from envs.ids import InstanceIdError, canonical_json, decode_id, encode_id
 from verifiers.contract import Status, Verdict
 from verifiers.text import after_reasoning
+from verifiers.validation import first_error
 
 ANSWER_TAGS = ("<answer>", "</answer>")
 _OPEN_TAG = re.compile(r"<answer>", re.IGNORECASE)
@@ -305,7 +306,7 @@ class Environment(ABC):
         try:
             config = self.parse_config(decoded.config)
         except ValidationError as exc:
-            raise InstanceIdError(f"instance id has an invalid config for {self.spec}: {exc.errors()[0]['msg']}") from None
+            raise InstanceIdError(f"instance id has an invalid config for {self.spec}: {first_error(exc, 'config')}") from None
         return decoded.seed, config
 
     def rebuild(self, instance_id: str) -> Instance:

@@ -1,4 +1,4 @@
-"""The FastAPI application: `create_app()` wires the runtime, middleware and route modules."""
+"""The FastAPI application: `create_app()` wires the service, middleware and route modules."""
 
 from __future__ import annotations
 
@@ -11,23 +11,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from server import openapi
-from server.auth import AuthAndMetricsMiddleware
+from server.middleware import AuthAndMetricsMiddleware
 from server.routes import ROUTE_MODULES
-from server.runtime import ServiceRuntime
+from server.service import Service
 from server.settings import Settings
 
 
-def create_app(settings: Settings | None = None, runtime: ServiceRuntime | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
-    runtime = runtime or ServiceRuntime.embedded(settings)
+    service = service or Service.embedded(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.executor.start()
+        await service.executor.start()
         try:
             yield
         finally:
-            await runtime.executor.close()
+            await service.executor.close()
             for name in ("sampler", "sandbox_pool"):  # started on first use by their routes
                 if getattr(app.state, name, None) is not None:
                     getattr(app.state, name).close()
@@ -38,10 +38,10 @@ def create_app(settings: Settings | None = None, runtime: ServiceRuntime | None 
         description="Verifiable rewards for RL post-training: math, code, environments, judges.",
         lifespan=lifespan,
     )
-    app.state.runtime = runtime
+    app.state.service = service
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(f"server.routes.{name}").router)
-    app.add_middleware(AuthAndMetricsMiddleware, runtime=runtime)
+    app.add_middleware(AuthAndMetricsMiddleware, service=service)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     openapi.install(app)
     return app

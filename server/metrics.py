@@ -13,7 +13,8 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 
 
 class Metrics:
-    def __init__(self, worker_restarts: Callable[[], dict[str, int]] | None = None) -> None:
+    def __init__(self, worker_restarts: Callable[[], dict[str, int]] | None = None,
+                 pending_items: Callable[[], int] | None = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("referee_requests", "HTTP requests", ["route", "code"], registry=self.registry)
         self.items = Counter("referee_items", "items scored", ["verifier", "status"], registry=self.registry)
@@ -29,6 +30,10 @@ class Metrics:
                              registry=self.registry)
             for reason in ("timeout", "crash"):
                 restarts.labels(reason).set_function(lambda r=reason: worker_restarts().get(r, 0))
+        if pending_items is not None:
+            pending = Gauge("referee_pending_items", "items queued or running in the executor (the bound "
+                            "is REFEREE_MAX_PENDING_ITEMS)", registry=self.registry)
+            pending.set_function(pending_items)
 
     def observe(self, verdicts: Sequence[Verdict]) -> None:
         tally = Tally((v.verifier or "unknown", v.status) for v in verdicts)

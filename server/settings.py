@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     max_items_per_request: int = 16_384
     max_body_bytes: int = 64 * 2**20
     max_completion_chars: int = 1_000_000
+    max_pending_items: int = Field(
+        65_536, ge=1, description="items queued or running at once (all requests); past it, 429 with Retry-After")
     cache_entries: int = 200_000
     api_keys: str = Field("", description="comma-separated bearer tokens; empty means no auth")
     api_keys_file: Path | None = Field(None, description="file with one bearer token per line")

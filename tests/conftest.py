@@ -29,7 +29,8 @@ def free_port() -> int:
 def running_server(*args: str, env: dict[str, str] | None = None, ready_timeout: float = 60.0) -> Iterator[str]:
     """Start `referee serve` in a subprocess; yield its base URL; stop it."""
     port = free_port()
-    full_env = os.environ | {"PYTHONPATH": str(ENV_PLUGIN_DIR), "REFEREE_PLUGINS": "referee_env_plugin"} | (env or {})
+    python_path = os.pathsep.join(filter(None, [str(ENV_PLUGIN_DIR), os.environ.get("PYTHONPATH")]))
+    full_env = os.environ | {"PYTHONPATH": python_path, "REFEREE_PLUGINS": "referee_env_plugin"} | (env or {})
     cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--log-level", "warning", *args]
     proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -57,19 +58,30 @@ def running_server(*args: str, env: dict[str, str] | None = None, ready_timeout:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def demo_plugin() -> Iterator[None]:
-    """`pip install` a real third-party plugin package into this environment, for the session.
+def demo_plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """`pip install` a real third-party plugin package (with hostile verifiers) for the session.
 
-    Autouse, so it is in place before any registry or worker pool of this process is built.
+    It goes into a directory of its own, put on this process's path and on $PYTHONPATH of the
+    servers the tests start, never into the environment `make serve` uses. Autouse, so it is in
+    place before any registry or worker pool of this process is built.
     """
     from verifiers.registry import default_registry
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", str(DEMO_PLUGIN)], check=True)
+    site = tmp_path_factory.mktemp("plugin-site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
+                    str(DEMO_PLUGIN)], check=True)
+    old_python_path = os.environ.get("PYTHONPATH")
+    sys.path.insert(0, str(site))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), old_python_path]))
     default_registry(reload=True)
     try:
         yield
     finally:
-        subprocess.run([sys.executable, "-m", "pip", "uninstall", "-q", "-y", "referee-demo-plugin"], check=False)
+        sys.path.remove(str(site))
+        if old_python_path is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old_python_path
         default_registry(reload=True)
 
 

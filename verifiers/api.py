@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from pydantic import ValidationError
 
-from verifiers.base import Context
 from verifiers.contract import ChatMessage, Item, Status, Verdict
 from verifiers.registry import Registry, UnknownVerifierError, default_registry
-from verifiers.scoring import score_prepared, prepare
+from verifiers.runtime.finalize import finalize
+from verifiers.runtime.prepare import prepare
+from verifiers.runtime.worker import run_task
+from verifiers.validation import first_error
 
 
 def verify(
@@ -32,12 +33,11 @@ def verify(
     try:
         item = Item(verifier=verifier, completion=completion, reference=reference, params=params or {})
     except ValidationError as exc:
-        return Verdict.failed(Status.invalid_input, f"invalid item: {exc.errors()[0]['msg']}")
-    prepared = prepare(item, registry)
+        return finalize(Verdict.failed(Status.invalid_input, f"invalid item: {first_error(exc)}"), None, 0.0)
+    prepared = prepare(item, registry, timeout_s)
     if isinstance(prepared, Verdict):
         return prepared
-    ctx = Context(registry=registry, deadline=time.monotonic() + timeout_s)
-    return score_prepared(prepared, ctx)
+    return run_task(prepared, registry)
 
 
 __all__ = ["verify", "UnknownVerifierError"]

@@ -63,8 +63,22 @@ class Verifier(ABC):
         return self.Params.model_validate(raw)
 
     def check_reference(self, reference: Any, params: BaseModel) -> Any:
-        """Cheap shape check of the reference before any work is queued; raise ValueError if bad."""
+        """Cheap shape check of the reference before any work is queued; raise ValueError if bad.
+
+        Returns the reference as the worker will get it: plain JSON (it travels inside a Task).
+        """
         return reference
+
+    def identity(self) -> str:
+        """What, beyond `name@version`, tells this verifier apart in the registry fingerprint:
+        its class, by default; a verifier built from source adds the source hash."""
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    def config_key(self, params: BaseModel) -> str:
+        """Server-side configuration a verdict depends on for these params (a judge's model and
+        prompt settings …), as a short string; part of the result-cache key. Empty by default."""
+        return ""
 
     def verify(self, completion: str, reference: Any, params: Any, ctx: Context) -> Verdict:
         raise NotImplementedError(f"{type(self).__name__} implements neither verify nor averify")
@@ -76,6 +90,33 @@ class Verifier(ABC):
 VerifyFn = Callable[[str, Any, Any, Context], Verdict]
 
 
+class FunctionVerifier(Verifier):
+    """A plain function seen as a verifier; pickles as the function and its options, so a
+    registry holding one can be sent to worker processes (the function must be importable)."""
+
+    def __init__(self, fn: VerifyFn, *, name: str, version: int, description: str,
+                 params: type[BaseModel]) -> None:
+        self.fn = fn
+        self.name = name  # type: ignore[misc]  # per-instance
+        self.version = version  # type: ignore[misc]
+        self.description = description or (fn.__doc__ or "").strip()  # type: ignore[misc]
+        self.Params = params  # type: ignore[misc]
+
+    def identity(self) -> str:
+        return f"{self.fn.__module__}.{getattr(self.fn, '__qualname__', self.fn)}"
+
+    def verify(self, completion: str, reference: Any, params: Any, ctx: Context) -> Verdict:
+        return self.fn(completion, reference, params, ctx)
+
+    def __reduce__(self) -> Any:
+        return (_function_verifier, (self.fn, self.name, self.version, self.description, self.Params))
+
+
+def _function_verifier(fn: VerifyFn, name: str, version: int, description: str,
+                       params: type[BaseModel]) -> FunctionVerifier:
+    return FunctionVerifier(fn, name=name, version=version, description=description, params=params)
+
+
 def verifier_from_function(
     fn: VerifyFn,
     *,
@@ -85,15 +126,4 @@ def verifier_from_function(
     params: type[BaseModel] = NoParams,
 ) -> Verifier:
     """Wrap a plain `fn(completion, reference, params, ctx) -> Verdict` as a verifier."""
-    cls = type(
-        f"FunctionVerifier_{name}",
-        (Verifier,),
-        {
-            "name": name,
-            "version": version,
-            "description": description or (fn.__doc__ or "").strip(),
-            "Params": params,
-            "verify": lambda self, c, r, p, ctx: fn(c, r, p, ctx),
-        },
-    )
-    return cls()
+    return FunctionVerifier(fn, name=name, version=version, description=description, params=params)

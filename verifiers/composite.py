@@ -22,7 +22,7 @@ class Part(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     verifier: str
-    weight: float = 1.0
+    weight: float = Field(1.0, allow_inf_nan=False)
     params: dict[str, Any] = Field(default_factory=dict)
     name: str | None = Field(None, description="component name (default: the verifier name)")
     reference: Any = Field(None, description="this part's own reference (default: the item's reference)")

@@ -117,6 +117,18 @@ class GRMVerifier(Verifier):
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary())
 
+    def __reduce__(self) -> Any:
+        return (GRMVerifier, (self._servers,))
+
+    def config_key(self, params: GRMParams) -> str:
+        """Which server (its URL) scores these params: another model behind another URL may judge
+        differently, so the result cache must tell them apart."""
+        try:
+            server = self._server(params)
+        except _Failure as failure:
+            return f"unusable: {failure}"[:200]
+        return server.url
+
     # -- request building --------------------------------------------------------------------
 
     def check_reference(self, reference: Any, params: GRMParams) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import os
@@ -39,8 +40,22 @@ class Registry:
     def __init__(self, verifiers: Iterable[Verifier | type[Verifier]] = ()) -> None:
         self._by_name: dict[str, dict[int, Verifier]] = {}
         self._resolved: dict[str, Verifier] = {}  # spec -> verifier, on the hot path of every job
+        self._fingerprint: str | None = None
         for v in verifiers:
             self.register(v)
+
+    def __reduce__(self) -> Any:
+        # Pickles as its verifiers, so the registry a server runs with can reach worker processes.
+        return (Registry, (self.all(),))
+
+    @property
+    def fingerprint(self) -> str:
+        """Names this registry's content (each `name@version` and what implements it): a server
+        and its workers hold the same one, and a task carries it."""
+        if self._fingerprint is None:
+            entries = "\n".join(f"{v.spec} {v.identity()}" for v in self.all())
+            self._fingerprint = hashlib.blake2b(entries.encode(), digest_size=8).hexdigest()
+        return self._fingerprint
 
     def register(self, verifier: Verifier | type[Verifier]) -> Verifier:
         instance = verifier() if isinstance(verifier, type) else verifier
@@ -54,6 +69,7 @@ class Registry:
             raise DuplicateVerifierError(f"verifier {name}@{version} is already registered")
         versions[version] = instance
         self._resolved.clear()
+        self._fingerprint = None
         return instance
 
     def resolve(self, spec: str) -> Verifier:

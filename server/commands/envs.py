@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from verifiers.validation import first_error
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("envs", help="list, sample and export procedural environments")
@@ -82,8 +84,7 @@ def _environment_and_config(args: argparse.Namespace) -> tuple[Any, Any]:
     try:
         config = env.parse_config(args.config)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise SystemExit(f"bad config for {env.spec}: {'.'.join(map(str, err['loc'])) or 'config'}: {err['msg']}") from None
+        raise SystemExit(f"bad config for {env.spec}: {first_error(exc, 'config')}") from None
     if args.seed < 0 or (args.n is not None and args.n < 1):
         raise SystemExit("--seed must be >= 0 and --n >= 1")
     return env, config

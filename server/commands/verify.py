@@ -9,6 +9,8 @@ from pathlib import Path
 
 import orjson
 
+from verifiers.validation import first_error
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("verify", help="score a JSONL file of items")
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                     try:
                         parsed.append(Item.model_validate(raw))
                     except ValidationError as exc:
-                        bad[i] = Verdict.failed(Status.invalid_input, f"invalid item: {exc.errors()[0]['msg']}")
+                        bad[i] = Verdict.failed(Status.invalid_input, f"invalid item: {first_error(exc)}")
                 scored = iter(scorer.score(parsed, timeout_s=args.timeout))
                 verdicts.extend(bad[i] if i in bad else next(scored) for i in range(len(batch)))
                 progress.update(len(batch))

@@ -1,4 +1,4 @@
-"""Shared pieces of route handlers: the runtime, size-limited bodies, strict JSON, callers."""
+"""Shared pieces of route handlers: the service, size-limited bodies, strict JSON, callers."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 
-from server.runtime import ServiceRuntime
+from server.service import Service
 
 T = TypeVar("T")
 
 
-def runtime_of(request: Request) -> ServiceRuntime:
-    return request.app.state.runtime
+def service_of(request: Request) -> Service:
+    return request.app.state.service
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:

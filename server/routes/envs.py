@@ -17,6 +17,7 @@ from envs.ids import MAX_SEED
 from envs.sampling import SamplerPool
 from server.openapi import error_responses
 from server.routes.deps import StrictJSONRoute
+from verifiers.validation import first_error
 
 router = APIRouter(tags=["envs"], route_class=StrictJSONRoute)
 
@@ -55,9 +56,7 @@ async def sample(name: str, body: SampleRequest, request: Request) -> dict[str, 
     try:
         config = env.parse_config(body.config)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ())) or "config"
-        raise HTTPException(422, f"bad config for {env.spec}: {where}: {err['msg']}") from None
+        raise HTTPException(422, f"bad config for {env.spec}: {first_error(exc, 'config')}") from None
     if body.seed + body.n - 1 > MAX_SEED:
         raise HTTPException(422, f"seeds run past {MAX_SEED}")
     config_json = config.model_dump(mode="json")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from server.routes.deps import runtime_of
+from server.routes.deps import service_of
 
 router = APIRouter(tags=["operations"])
 
@@ -23,7 +23,7 @@ _READY = {"application/json": {"schema": {"type": "object", "properties": {"read
 @router.get("/readyz", responses={200: {"description": "Ready", "content": _READY},
                                   503: {"description": "Not ready yet", "content": _READY}})
 async def readyz(request: Request) -> Response:
-    ready = runtime_of(request).executor.ready()
+    ready = service_of(request).executor.ready()
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
 
@@ -31,4 +31,4 @@ async def readyz(request: Request) -> Response:
             responses={200: {"description": "Prometheus text format",
                              "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics(request: Request) -> Response:
-    return Response(runtime_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(service_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)

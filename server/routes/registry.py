@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from server.routes.deps import runtime_of
+from server.routes.deps import service_of
 
 router = APIRouter(tags=["verifiers"])
 
@@ -14,4 +14,4 @@ router = APIRouter(tags=["verifiers"])
 @router.get("/v1/verifiers")
 async def list_verifiers(request: Request) -> dict[str, Any]:
     """Every verifier: name, version, description, and the JSON schema of its params."""
-    return {"verifiers": runtime_of(request).registry.describe()}
+    return {"verifiers": service_of(request).registry.describe()}

@@ -21,8 +21,9 @@ from sandbox import ExecResult, Limits, find_language
 from sandbox.availability import language_report
 from sandbox.pool import FairSlots, SandboxPool, SlotsBusy, default_slots
 from sandbox.session import bad_file_names
+from verifiers.runtime import Overloaded
 from server.openapi import error_responses, json_body
-from server.routes.deps import StrictJSONRoute, caller_of, parse_request, read_body, runtime_of
+from server.routes.deps import StrictJSONRoute, caller_of, parse_request, read_body, service_of
 
 router = APIRouter(tags=["sandbox"], route_class=StrictJSONRoute)
 
@@ -107,7 +108,7 @@ async def run_program(request: Request) -> Any:
     CPU time. The status says how it ended: ok, runtime_error, timeout, memory_limit, output_limit,
     compile_error or sandbox_error; HTTP errors are for bad requests (4xx) and a full pool (429)."""
     pool, slots = _pool(request)
-    settings = runtime_of(request).settings
+    settings = service_of(request).settings
     try:
         slots.check_room()
     except SlotsBusy as exc:
@@ -124,7 +125,8 @@ async def run_program(request: Request) -> Any:
 
 
 def _too_many(exc: SlotsBusy) -> HTTPException:
-    return HTTPException(429, str(exc), headers={"retry-after": str(int(exc.retry_after_s))})
+    busy = Overloaded(str(exc), exc.retry_after_s)  # the service's one shape of a 429
+    return HTTPException(429, str(busy), headers={"retry-after": busy.retry_after_header})
 
 
 @router.get("/v1/sandbox/languages", response_model=LanguagesResponse)

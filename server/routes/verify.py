@@ -8,8 +8,10 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from verifiers.contract import Item, Status, Verdict
+from verifiers.runtime import Overloaded
+from verifiers.validation import first_error
 from server.openapi import error_responses, json_body
-from server.routes.deps import parse_json, read_body, runtime_of
+from server.routes.deps import parse_json, read_body, service_of
 
 router = APIRouter(tags=["verify"])
 
@@ -35,9 +37,7 @@ def _placeholder_item(raw: Any) -> Item:
 
 
 def _describe(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "item"
-    return f"invalid item: {where}: {err['msg']}"
+    return f"invalid item: {first_error(exc)}"
 
 
 def _parse_item_by_item(body: Any) -> tuple[list[Item], dict[int, Verdict], float | None]:
@@ -64,13 +64,13 @@ def _parse_item_by_item(body: Any) -> tuple[list[Item], dict[int, Verdict], floa
     "/v1/verify",
     response_model=VerifyResponse,
     openapi_extra=json_body(VerifyRequest),
-    responses=error_responses(400, 413, 422, 503),
+    responses=error_responses(400, 413, 422, 429, 503),
 )
 async def verify(request: Request) -> Response:
     """Score `items`; a bad item gets a verdict with status `invalid_input`, the rest are scored."""
-    runtime = runtime_of(request)
-    settings = runtime.settings
-    if not runtime.executor.ready():
+    service = service_of(request)
+    settings = service.settings
+    if not service.executor.ready():
         raise HTTPException(503, "no verifier workers are ready yet", headers={"retry-after": "1"})
     body = await read_body(request, settings.max_body_bytes)
     data = parse_json(body)  # strict: NaN and Infinity are a 422 (and orjson + validate_python is the faster pair)
@@ -85,10 +85,13 @@ async def verify(request: Request) -> Response:
     if timeout_s is not None and timeout_s > settings.max_timeout_s:
         raise HTTPException(422, f"timeout_s={timeout_s} is over the limit max_timeout_s={settings.max_timeout_s}")
     valid = [(i, item) for i, item in enumerate(items) if i not in rejected]
-    scored = await runtime.scorer.score([item for _, item in valid], timeout_s)
+    try:
+        scored = await service.scorer.score([item for _, item in valid], timeout_s)
+    except Overloaded as exc:
+        raise HTTPException(429, str(exc), headers={"retry-after": exc.retry_after_header}) from None
     verdicts: list[Verdict] = [rejected.get(i) for i in range(len(items))]  # type: ignore[misc]
     for (index, _), verdict in zip(valid, scored):
         verdicts[index] = verdict
-    runtime.metrics.observe(verdicts)
+    service.metrics.observe(verdicts)
     return Response(_response_adapter.dump_json(VerifyResponse.model_construct(verdicts=verdicts)),
                     media_type="application/json")

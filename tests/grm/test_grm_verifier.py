@@ -6,7 +6,6 @@ import asyncio
 import http.server
 import random
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -16,11 +15,11 @@ from grm_helpers import free_port, sample_task, serve_in_thread
 import verifiers
 from server.grm.app import create_grm_app
 from server.grm.settings import GRMSettings
-from verifiers.base import Context
 from verifiers.contract import Item, Status, Verdict
 from verifiers.grm import GRMVerifier, configured_servers
 from verifiers.registry import Registry
-from verifiers.scoring import ascore_prepared, prepare
+from verifiers.runtime import arun_task
+from verifiers.runtime.prepare import prepare
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +46,10 @@ def score(items: list[dict], registry: Registry, timeout_s: float = 60.0) -> lis
 
     async def run() -> list[Verdict]:
         async def one(raw: dict) -> Verdict:
-            prepared = prepare(Item(**raw), registry)
+            prepared = prepare(Item(**raw), registry, timeout_s)
             if isinstance(prepared, Verdict):
                 return prepared
-            ctx = Context(registry=registry, deadline=time.monotonic() + timeout_s)
-            return await ascore_prepared(prepared, ctx)
+            return await arun_task(prepared, registry)
 
         return list(await asyncio.gather(*(one(raw) for raw in items)))
 

@@ -1,16 +1,15 @@
 """Scoring helpers for the judge tests: the same path the service takes (`prepare`, then
-`ascore_prepared` on an event loop)."""
+`arun_task` on an event loop)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from verifiers import Item, Registry, Verdict
-from verifiers.base import Context
 from verifiers.judge import JudgeConfig, JudgeVerifier
-from verifiers.scoring import ascore_prepared, prepare
+from verifiers.runtime import arun_task
+from verifiers.runtime.prepare import prepare
 
 
 def judge_config(base_url: str, name: str = "default", **kw: Any) -> JudgeConfig:
@@ -31,11 +30,11 @@ def score_many(verifier: JudgeVerifier, items: list[tuple[Any, Any, dict[str, An
     registry = Registry([verifier])
 
     async def run() -> list[Verdict]:
-        ctx = Context(registry=registry, deadline=time.monotonic() + timeout_s)
-        jobs = [prepare(Item(verifier="judge", completion=c, reference=r, params=p), registry) for c, r, p in items]
+        tasks = [prepare(Item(verifier="judge", completion=c, reference=r, params=p), registry, timeout_s)
+                 for c, r, p in items]
         try:
             return list(await asyncio.gather(*(
-                _done(job) if isinstance(job, Verdict) else ascore_prepared(job, ctx) for job in jobs)))
+                _done(task) if isinstance(task, Verdict) else arun_task(task, registry) for task in tasks)))
         finally:
             for client in verifier._clients.values():
                 await client.aclose()

@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from verifiers.validation import first_error
+
 JUDGES_FILE_ENV = "REFEREE_JUDGES"
 JUDGE_ENV_PREFIX = "REFEREE_JUDGE_"
 
@@ -153,9 +155,7 @@ def load_judge_configs(environ: Mapping[str, str] | None = None) -> dict[str, Ju
         try:
             configs[name] = JudgeConfig(name=name, **fields)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise JudgeConfigError(f"judge {name!r}: {where}: {err['msg']}") from None
+            raise JudgeConfigError(f"judge {name!r}: {first_error(exc, 'config')}") from None
     return configs
 
 

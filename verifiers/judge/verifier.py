@@ -9,11 +9,12 @@ cannot be reached, times out or replies with no readable verdict gives status `e
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from verifiers.asyncbridge import run_blocking
 from verifiers.base import Context, Verifier
 from verifiers.contract import Status, Verdict
 from verifiers.judge.client import ChatReply, ChatRequest, JudgeCallError, JudgeClient
@@ -45,6 +46,24 @@ class JudgeVerifier(Verifier):
         self._configs: dict[str, JudgeConfig] = {}
         self._clients: dict[str, JudgeClient] = {}
         self._lock = threading.Lock()
+
+    def __reduce__(self) -> Any:
+        # Configuration only: clients, locks and caches are per process.
+        environ = dict(self._environ) if self._environ is not None else None
+        return (JudgeVerifier, (self._fixed, environ))
+
+    def config_key(self, params: JudgeParams) -> str:
+        """The judge's settings that shape its replies (server, model, sampling, extra body);
+        an edit of any of them must not serve verdicts cached under the old one."""
+        try:
+            config = self.judges().get(params.judge)
+        except JudgeConfigError as exc:
+            return f"unusable: {exc}"[:200]
+        if config is None:
+            return "unknown judge"
+        shaping = config.model_dump(include={"base_url", "model", "json_mode", "temperature",
+                                             "sampling_temperature", "max_tokens", "seed", "extra_body"})
+        return hashlib.blake2b(repr(sorted(shaping.items())).encode(), digest_size=10).hexdigest()
 
     # -- judges --------------------------------------------------------------------------------
     def judges(self) -> dict[str, JudgeConfig]:
@@ -126,12 +145,7 @@ class JudgeVerifier(Verifier):
                 for client in list(self._clients.values()):
                     await client.aclose()
 
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(run())
-        with ThreadPoolExecutor(max_workers=1) as pool:  # called from inside a loop: use another thread
-            return pool.submit(asyncio.run, run()).result()
+        return run_blocking(run)
 
     # -- from replies to a verdict --------------------------------------------------------------------
     def _decide(self, client: JudgeClient, params: JudgeParams, mode_name: str, asks: list[Ask],

@@ -1,9 +1,13 @@
-"""Running verifiers at scale: the executor interface, the process pool, the cache, batch scoring."""
+"""Running verifiers at scale: tasks, the one result path, executors, the cache, batch scoring."""
 
 from verifiers.runtime.cache import MemoryLRUCache, ResultCache
-from verifiers.runtime.executor import Executor
+from verifiers.runtime.executor import Executor, Overloaded
+from verifiers.runtime.finalize import finalize
 from verifiers.runtime.local import LocalScorer, verify_batch
 from verifiers.runtime.pool import ProcessPool
 from verifiers.runtime.scorer import Scorer
+from verifiers.runtime.task import Task
+from verifiers.runtime.worker import arun_task, run_task
 
-__all__ = ["Executor", "LocalScorer", "MemoryLRUCache", "ProcessPool", "ResultCache", "Scorer", "verify_batch"]
+__all__ = ["Executor", "LocalScorer", "MemoryLRUCache", "Overloaded", "ProcessPool", "ResultCache", "Scorer",
+           "Task", "arun_task", "finalize", "run_task", "verify_batch"]

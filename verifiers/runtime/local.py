@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from verifiers.contract import Item, Verdict
-from verifiers.registry import default_registry
+from verifiers.registry import Registry, default_registry
 from verifiers.runtime.cache import MemoryLRUCache
 from verifiers.runtime.pool import ProcessPool
 from verifiers.runtime.scorer import Scorer
@@ -20,14 +20,16 @@ class LocalScorer:
         with LocalScorer(workers=2) as scorer:
             verdicts = scorer.score([{"verifier": "math", "completion": "...", "reference": "42"}])
 
-    Workers load the default registry (built-ins, entry-point plugins, $REFEREE_PLUGINS).
+    Workers run `registry` (default: built-ins, entry-point plugins, $REFEREE_PLUGINS).
     """
 
-    def __init__(self, workers: int | None = None, timeout_s: float = 10.0, cache_entries: int = 100_000) -> None:
+    def __init__(self, workers: int | None = None, timeout_s: float = 10.0, cache_entries: int = 100_000,
+                 registry: Registry | None = None) -> None:
+        registry = registry or default_registry()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="referee-scorer", daemon=True)
-        self._pool = ProcessPool(workers)
-        self._scorer = Scorer(default_registry(), self._pool, MemoryLRUCache(cache_entries), default_timeout_s=timeout_s)
+        self._pool = ProcessPool(workers, registry=registry)
+        self._scorer = Scorer(registry, self._pool, MemoryLRUCache(cache_entries), default_timeout_s=timeout_s)
         self._started = False
 
     def __enter__(self) -> LocalScorer:
@@ -57,7 +59,7 @@ class LocalScorer:
 
 
 def verify_batch(items: Iterable[Item | Mapping[str, Any]], *, timeout_s: float = 10.0,
-                 workers: int | None = None) -> list[Verdict]:
+                 workers: int | None = None, registry: Registry | None = None) -> list[Verdict]:
     """Score many items at once in worker processes; overruns are killed and reported as `timeout`."""
-    with LocalScorer(workers=workers, timeout_s=timeout_s) as scorer:
+    with LocalScorer(workers=workers, timeout_s=timeout_s, registry=registry) as scorer:
         return scorer.score(items)

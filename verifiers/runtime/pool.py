@@ -1,11 +1,18 @@
-"""A pool of worker processes with per-job deadlines.
+"""`ProcessPool`: the embedded executor, worker processes on this host with per-task deadlines.
 
 Why not `concurrent.futures.ProcessPoolExecutor`: it cannot kill one overrunning task, and one
 crashed worker breaks the whole pool (and every in-flight item with it). Here each worker has
-its own pipe; the parent streams chunks of jobs to idle workers, gets one verdict back per job,
-and so always knows which job a worker is on and since when. A worker past its job's deadline is
-SIGKILLed and replaced; the job gets `timeout`, the rest of its chunk is queued again.
-Deadlines are enforced by killing processes, never by signals inside a thread.
+its own socket; the parent streams chunks of tasks to idle workers, gets one verdict back per
+task, and so always knows which task a worker is on and since when. A worker past its task's
+deadline is SIGKILLed and replaced; the task gets `timeout`, the rest of its chunk is queued
+again. Deadlines are enforced by killing processes, never by signals inside a thread.
+
+Fairness: chunks are taken round-robin across owners (requests), and a chunk is sized to take
+about TARGET_CHUNK_S by the running cost estimate of its verifier, so a small request waits for
+at most one short chunk per worker, however large the batches ahead of it.
+
+Usable outside the HTTP server: `await pool.start()`, `await pool.run(tasks)`, `await pool.close()`
+on any event loop.
 """
 
 from __future__ import annotations
@@ -15,37 +22,46 @@ import logging
 import math
 import multiprocessing as mp
 import os
+import pickle
+import socket
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
+import orjson
+
 from verifiers.contract import Status, Verdict
-from verifiers.runtime.worker import to_wire, worker_main
-from verifiers.scoring import Job
+from verifiers.registry import Registry, default_registry
+from verifiers.runtime.executor import Overloaded, default_max_pending
+from verifiers.runtime.finalize import finalize
+from verifiers.runtime.task import Task
+from verifiers.runtime.transport import Channel, ChannelClosed
+from verifiers.runtime.worker import verdict_from_fields, worker_main
 
 log = logging.getLogger(__name__)
 
-MAX_CHUNK_JOBS = 256
-MAX_CHUNK_CHARS = 4_000_000  # keeps one pipe write short, so the event loop is never blocked long
+MAX_CHUNK_TASKS = 256
+MAX_CHUNK_CHARS = 4_000_000  # bounds one frame, so a write never holds much memory at once
+TARGET_CHUNK_S = 0.01  # how long a chunk should keep a worker busy, by the cost estimate
+DEFAULT_TASK_COST_S = 0.002  # cost estimate of a verifier not seen yet
 WATCHDOG_INTERVAL_S = 0.02
 
 
 class _Batch:
-    """The jobs of one `run` call: one future for all of them (cheaper than one per job)."""
+    """The tasks of one `run` call: one future for all of them (cheaper than one per task)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, owner: Hashable) -> None:
         self.results: list[Verdict | None] = [None] * size
         self.remaining = size
+        self.owner = owner
         self.future: asyncio.Future[list[Verdict]] = asyncio.get_running_loop().create_future()
 
 
-@dataclass
-class _Task:
-    job: Job
-    timeout_s: float
+@dataclass(slots=True)
+class _Pending:
+    task: Task
     batch: _Batch
     index: int
     solo: bool = False  # runs in a chunk of its own, so a crash or overrun is surely its own
@@ -54,32 +70,82 @@ class _Task:
     def abandoned(self) -> bool:
         return self.batch.future.done()
 
-    def resolve(self, verdict: Verdict) -> None:
+    def resolve(self, verdict: Verdict) -> bool:
         batch = self.batch
         if batch.future.done() or batch.results[self.index] is not None:
-            return
+            return False
         batch.results[self.index] = verdict
         batch.remaining -= 1
         if batch.remaining == 0:
             batch.future.set_result(batch.results)  # type: ignore[arg-type]
+        return True
 
 
-def _verdict_from_wire(fields: dict) -> Verdict:
-    """Rebuild a Verdict that a worker built and validated: skip validation (5-10x cheaper)."""
-    verdict = Verdict.__new__(Verdict)
-    object.__setattr__(verdict, "__dict__", fields)
-    object.__setattr__(verdict, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(verdict, "__pydantic_extra__", None)
-    object.__setattr__(verdict, "__pydantic_private__", None)
-    return verdict
+class FairQueue:
+    """Queued tasks per owner, served round-robin; tasks to retry alone go first."""
+
+    def __init__(self) -> None:
+        self._owners: dict[Hashable, deque[_Pending]] = {}  # insertion order is the rotation
+        self._retries: deque[_Pending] = deque()
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def push(self, owner: Hashable, pending: Sequence[_Pending]) -> None:
+        self._owners.setdefault(owner, deque()).extend(pending)
+        self.size += len(pending)
+
+    def retry(self, pending: _Pending) -> None:
+        self._retries.append(pending)
+        self.size += 1
+
+    def discard(self, batch: _Batch) -> None:
+        """Forget the queued tasks of a cancelled call."""
+        queue = self._owners.get(batch.owner)
+        if queue is None:
+            return
+        kept = deque(p for p in queue if p.batch is not batch)
+        self.size -= len(queue) - len(kept)
+        if kept:
+            self._owners[batch.owner] = kept
+        else:
+            del self._owners[batch.owner]
+
+    def next_owner_queue(self) -> deque[_Pending] | None:
+        """The queue whose turn it is, moved to the back of the rotation."""
+        while self._owners:
+            owner = next(iter(self._owners))
+            queue = self._owners.pop(owner)
+            if queue:
+                self._owners[owner] = queue
+                return queue
+        return None
+
+    def take_retry(self) -> _Pending | None:
+        if self._retries:
+            self.size -= 1
+            return self._retries.popleft()
+        return None
+
+    def took(self, count: int) -> None:
+        self.size -= count
+
+    def drain(self) -> list[_Pending]:
+        out = list(self._retries) + [p for q in self._owners.values() for p in q]
+        self._retries.clear()
+        self._owners.clear()
+        self.size = 0
+        return out
 
 
 @dataclass
 class _Worker:
     process: BaseProcess
-    conn: Connection
-    inflight: deque[tuple[int, _Task]] = field(default_factory=deque)
-    current_started: float = 0.0  # when the job at the head of `inflight` started
+    sock: socket.socket
+    channel: Channel | None = None
+    inflight: deque[tuple[int, _Pending]] = field(default_factory=deque)
+    current_started: float = 0.0  # when the task at the head of `inflight` started
 
     @property
     def idle(self) -> bool:
@@ -87,19 +153,32 @@ class _Worker:
 
 
 class ProcessPool:
-    """The embedded executor: `workers` processes on this host (default: one per core)."""
+    """The embedded executor: `workers` processes on this host (default: one per core).
+
+    `registry` is what the workers run (default: the default registry, which the fork server
+    already holds warm); any other registry is pickled to each worker when it starts.
+    `max_pending` bounds queued plus running tasks (default: $REFEREE_MAX_PENDING_ITEMS).
+    """
 
     def __init__(
         self,
         workers: int | None = None,
         memory_limit_mb: int | None = 4096,
+        *,
+        registry: Registry | None = None,
+        max_pending: int | None = None,
     ) -> None:
         self.size = workers or os.cpu_count() or 1
         self.memory_limit_bytes = memory_limit_mb * 2**20 if memory_limit_mb else None
+        self.registry = registry
+        self.max_pending = max_pending if max_pending is not None else default_max_pending()
+        self._registry_blob: bytes | None = None
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(["verifiers.runtime.preload"])
         self._workers: list[_Worker] = []
-        self._pending: deque[_Task] = deque()
+        self._queue = FairQueue()
+        self._inflight = 0
+        self._cost_s: dict[str, float] = {}
         self._next_slot = 0
         self._watchdog: asyncio.Task[None] | None = None
         self._respawns: set[asyncio.Task[None]] = set()
@@ -109,6 +188,12 @@ class ProcessPool:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self.registry is not None and self.registry is not default_registry():
+            try:
+                self._registry_blob = pickle.dumps(self.registry)
+            except Exception as exc:
+                raise TypeError(f"the registry cannot be sent to worker processes ({exc}); define "
+                                "verifiers at module level so that they can be pickled") from exc
         loop = asyncio.get_running_loop()
         workers = await asyncio.gather(*(loop.run_in_executor(None, self._spawn) for _ in range(self.size)))
         for worker in workers:
@@ -118,6 +203,9 @@ class ProcessPool:
     def ready(self) -> bool:
         return bool(self._workers) and not self._closed
 
+    def pending(self) -> int:
+        return len(self._queue) + self._inflight
+
     async def close(self) -> None:
         self._closed = True
         if self._watchdog:
@@ -125,134 +213,183 @@ class ProcessPool:
         for task in list(self._respawns):
             task.cancel()
         for worker in self._workers:
-            self._detach(worker)
-            try:
-                worker.conn.send(None)
-            except OSError:
-                pass
+            if worker.channel is not None:
+                worker.channel.close()  # the worker reads EOF and exits
         deadline = time.monotonic() + 2.0
         for worker in self._workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join()
-            worker.conn.close()
-        abandoned = [t for w in self._workers for _, t in w.inflight] + list(self._pending)
-        for task in abandoned:
-            task.resolve(Verdict.failed(Status.error, "executor shut down"))
-        self._pending.clear()
+        abandoned = [p for w in self._workers for _, p in w.inflight] + self._queue.drain()
+        for pending in abandoned:
+            pending.resolve(finalize(Verdict.failed(Status.error, "executor shut down"), pending.task.spec, 0.0))
+        self._inflight = 0
         self._workers.clear()
 
     def _spawn(self) -> _Worker:
-        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        parent_sock, child_sock = socket.socketpair()
         process = self._ctx.Process(
-            target=worker_main, args=(child_conn, self.memory_limit_bytes), daemon=True, name="referee-worker"
+            target=worker_main, args=(child_sock, self.memory_limit_bytes, self._registry_blob),
+            daemon=True, name="referee-worker",
         )
         process.start()
-        child_conn.close()
-        return _Worker(process=process, conn=parent_conn)
+        child_sock.close()
+        return _Worker(process=process, sock=parent_sock)
 
     def _attach(self, worker: _Worker) -> None:
         if self._closed:
             worker.process.kill()
+            worker.sock.close()
             return
+        worker.channel = Channel(worker.sock, lambda frame: self._on_frame(worker, frame),
+                                 lambda reason: self._on_worker_lost(worker, reason))
         self._workers.append(worker)
-        asyncio.get_running_loop().add_reader(worker.conn.fileno(), self._on_readable, worker)
         self._dispatch()
 
-    def _detach(self, worker: _Worker) -> None:
-        try:
-            asyncio.get_running_loop().remove_reader(worker.conn.fileno())
-        except (ValueError, OSError):
-            pass
+    # -- admission -------------------------------------------------------------------------------
+
+    def admit(self, count: int) -> None:
+        pending = self.pending()
+        if pending and pending + count > self.max_pending:
+            raise Overloaded(
+                f"server busy: {pending} items pending, {count} more would pass the limit of "
+                f"{self.max_pending} (REFEREE_MAX_PENDING_ITEMS)", self._drain_estimate_s(pending))
+
+    def _drain_estimate_s(self, pending: int) -> float:
+        costs = self._cost_s.values()
+        per_task = sum(costs) / len(costs) if costs else DEFAULT_TASK_COST_S
+        return min(60.0, max(1.0, pending * per_task / max(1, len(self._workers))))
 
     # -- work ------------------------------------------------------------------------------------
 
-    async def run(self, jobs: Sequence[Job], timeout_s: float) -> list[Verdict]:
+    async def run(self, tasks: Sequence[Task], *, owner: Hashable | None = None) -> list[Verdict]:
         if self._closed:
             raise RuntimeError("executor is closed")
-        if not jobs:
+        if not tasks:
             return []
-        batch = _Batch(len(jobs))
-        self._pending.extend(_Task(job, timeout_s, batch, i) for i, job in enumerate(jobs))
+        self.admit(len(tasks))
+        batch = _Batch(len(tasks), owner if owner is not None else object())
+        self._queue.push(batch.owner, [_Pending(task, batch, i) for i, task in enumerate(tasks)])
         self._dispatch()
-        return await batch.future
+        try:
+            return await asyncio.shield(batch.future)
+        except asyncio.CancelledError:
+            if not batch.future.done():
+                batch.future.cancel()
+                self._queue.discard(batch)
+            raise
 
-    def _chunk_size(self) -> int:
-        # Small chunks when there is little work (latency, balance); big ones for throughput.
-        return max(1, min(MAX_CHUNK_JOBS, math.ceil(len(self._pending) / (4 * max(1, len(self._workers))))))
+    def _chunk_limit(self, queue: deque[_Pending]) -> int:
+        # Small chunks when there is little work (latency, balance); big ones for throughput;
+        # never much more than TARGET_CHUNK_S of work, so other requests get their turn soon.
+        balance = math.ceil(len(queue) / (2 * max(1, len(self._workers))))
+        cost = self._cost_s.get(queue[0].task.spec, DEFAULT_TASK_COST_S)
+        return max(1, min(MAX_CHUNK_TASKS, balance, int(TARGET_CHUNK_S / max(cost, 1e-6))))
+
+    def _next_chunk(self) -> list[_Pending]:
+        while (retry := self._queue.take_retry()) is not None:
+            if not retry.abandoned:
+                return [retry]
+        while True:
+            queue = self._queue.next_owner_queue()
+            if queue is None:
+                return []
+            limit, chars, chunk, taken = self._chunk_limit(queue), 0, [], 0
+            while queue and len(chunk) < limit and chars < MAX_CHUNK_CHARS:
+                pending = queue.popleft()
+                taken += 1
+                if pending.abandoned:  # its request was cancelled
+                    continue
+                chars += len(pending.task.text)
+                chunk.append(pending)
+            self._queue.took(taken)
+            if chunk:
+                return chunk
 
     def _dispatch(self) -> None:
         for worker in self._workers:
-            if not self._pending:
+            if not len(self._queue):
                 return
-            if not worker.idle:
+            if not worker.idle or worker.channel is None:
                 continue
-            limit, chars = self._chunk_size(), 0
-            while self._pending and len(worker.inflight) < limit and chars < MAX_CHUNK_CHARS:
-                if self._pending[0].solo and worker.inflight:
-                    break
-                task = self._pending.popleft()
-                if task.abandoned:  # its request was cancelled
-                    continue
-                chars += len(task.job.text)
-                worker.inflight.append((self._next_slot, task))
+            chunk = self._next_chunk()
+            if not chunk:
+                return
+            encoded: list[bytes] = []
+            for pending in chunk:
+                slot = self._next_slot
                 self._next_slot += 1
-                if task.solo:
-                    break
+                try:
+                    encoded.append(orjson.dumps([slot, pending.task.to_plain()]))
+                except TypeError as exc:  # a reference that is not plain JSON: this task alone fails
+                    pending.resolve(finalize(Verdict.failed(Status.error, f"task cannot be sent to a worker: {exc}"),
+                                             pending.task.spec, 0.0))
+                    continue
+                worker.inflight.append((slot, pending))
             if not worker.inflight:
                 continue
+            self._inflight += len(worker.inflight)
             try:
-                worker.conn.send([to_wire(slot, task.job, task.timeout_s) for slot, task in worker.inflight])
-            except OSError:
+                worker.channel.send(b"[" + b",".join(encoded) + b"]")
+            except ChannelClosed:
                 self._on_worker_lost(worker, "worker pipe closed")
                 return
             worker.current_started = time.monotonic()
 
-    def _on_readable(self, worker: _Worker) -> None:
+    def _on_frame(self, worker: _Worker, frame: bytes) -> None:
         try:
-            while worker.conn.poll():
-                for slot, fields in worker.conn.recv():
-                    head_slot, task = worker.inflight.popleft()
-                    assert head_slot == slot, "worker answered out of order"
-                    task.resolve(_verdict_from_wire(fields))
-                worker.current_started = time.monotonic()
-        except (EOFError, OSError):
-            self._on_worker_lost(worker, None)
+            replies = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            self._on_worker_lost(worker, "unreadable reply")
             return
+        costs = self._cost_s
+        for slot, fields in replies:
+            if not worker.inflight:
+                break
+            head_slot, pending = worker.inflight.popleft()
+            self._inflight -= 1
+            assert head_slot == slot, "worker answered out of order"
+            verdict = verdict_from_fields(fields)
+            pending.resolve(verdict)
+            spec = pending.task.spec
+            cost = verdict.elapsed_ms / 1000
+            costs[spec] = 0.8 * costs[spec] + 0.2 * cost if spec in costs else cost
+        worker.current_started = time.monotonic()
         if worker.idle:
             self._dispatch()
 
     # -- failure handling ---------------------------------------------------------------------
 
     def _on_worker_lost(self, worker: _Worker, reason: str | None) -> None:
-        """The worker died on its own (os._exit, segfault, OOM kill): its current job gets `error`."""
+        """The worker died on its own (os._exit, segfault, OOM kill): its current task gets `error`."""
         if worker not in self._workers:
             return
         worker.process.join(0.5)
         code = worker.process.exitcode
-        cause = reason or (f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}")
+        if code is not None and code != 0:
+            reason = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
         self.restarts["crash"] += 1
-        self._replace(worker, Verdict.failed(Status.error, f"verifier process died ({cause})"))
+        self._replace(worker, Verdict.failed(Status.error, f"verifier process died ({reason or 'exited'})"))
 
     def _replace(self, worker: _Worker, verdict_for_current: Verdict) -> None:
-        self._detach(worker)
         self._workers.remove(worker)
+        if worker.channel is not None:
+            worker.channel.close()
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join(1.0)
-        worker.conn.close()
+        self._inflight -= len(worker.inflight)
         if len(worker.inflight) == 1:
-            # Every other job of the chunk was answered: this one surely caused the failure.
+            # Every other task of the chunk was answered: this one surely caused the failure.
             _, culprit = worker.inflight.popleft()
-            verdict_for_current.verifier = culprit.job.spec
-            culprit.resolve(verdict_for_current)
+            culprit.resolve(finalize(verdict_for_current, culprit.task.spec, verdict_for_current.elapsed_ms))
         else:
-            # A worker flushes verdicts in small groups, so which unanswered job failed is not
+            # A worker flushes verdicts in small groups, so which unanswered task failed is not
             # certain: run each of them again alone, where a repeat failure is surely its own.
-            for _, task in reversed(worker.inflight):
-                task.solo = True
-                self._pending.appendleft(task)
+            for _, pending in worker.inflight:
+                pending.solo = True
+                self._queue.retry(pending)
             worker.inflight.clear()
         if not self._closed:
             task = asyncio.get_running_loop().create_task(self._respawn())
@@ -279,11 +416,13 @@ class ProcessPool:
             now = time.monotonic()
             for worker in list(self._workers):
                 if worker.inflight:
-                    _, task = worker.inflight[0]
-                    overrun = now - worker.current_started - task.timeout_s
+                    _, pending = worker.inflight[0]
+                    budget = pending.task.timeout_s
+                    overrun = now - worker.current_started - budget
                     if overrun > 0:
                         self.restarts["timeout"] += 1
-                        msg = f"verifier ran past its deadline of {task.timeout_s:g}s and was stopped"
-                        self._replace(worker, Verdict.failed(Status.timeout, msg, elapsed_ms=(now - worker.current_started) * 1000))
+                        msg = f"verifier ran past its deadline of {budget:g}s and was stopped"
+                        self._replace(worker, Verdict.failed(Status.timeout, msg,
+                                                             elapsed_ms=(now - worker.current_started) * 1000))
                 elif not worker.process.is_alive():
                     self._on_worker_lost(worker, None)

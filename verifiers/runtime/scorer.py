@@ -1,26 +1,50 @@
-"""Scoring a batch: validate, deduplicate, consult the cache, run, answer in order."""
+"""`Scorer`: a batch of items in, one verdict per item out, same order.
+
+    items -> admission -> prepare (Task or invalid_input) -> dedup by key -> result cache
+          -> sync tasks to the executor, async tasks (judge, GRM) on this event loop
+          -> verdicts in the items' order
+
+Long batches are prepared in slices that hand the event loop back every SLICE_S, so one
+16,384-item request never stalls other requests or `/healthz`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import orjson
 
-from verifiers.base import Context
-from verifiers.contract import Item, Status, Verdict
+from verifiers.contract import Item, Verdict
 from verifiers.registry import Registry
 from verifiers.runtime.cache import ResultCache
 from verifiers.runtime.executor import Executor
-from verifiers.scoring import Job, ascore_prepared, prepare
+from verifiers.runtime.prepare import prepare
+from verifiers.runtime.task import Task
+from verifiers.runtime.worker import arun_task
+
+SLICE_S = 0.005  # longest stretch of batch bookkeeping between two yields to the event loop
 
 
-def _locality_key(job: Job) -> tuple[str, str]:
-    # Jobs sharing a reference run back to back in one worker, so its parsed-reference caches hit.
-    ref = job.reference
-    return job.spec, ref if isinstance(ref, str) else orjson.dumps(ref, default=str).decode()
+class Pacer:
+    """Yields to the event loop when a loop over many items has held it for SLICE_S."""
+
+    def __init__(self) -> None:
+        self._since = time.perf_counter()
+
+    async def tick(self) -> None:
+        now = time.perf_counter()
+        if now - self._since >= SLICE_S:
+            await asyncio.sleep(0)
+            self._since = time.perf_counter()
+
+
+def _locality_key(task: Task) -> tuple[str, str]:
+    # Tasks sharing a reference run back to back in one worker, so its parsed-reference caches hit.
+    ref = task.reference
+    return task.spec, ref if isinstance(ref, str) else orjson.dumps(ref, default=str).decode()
 
 
 class Scorer:
@@ -45,23 +69,29 @@ class Scorer:
         self.default_timeout_s = default_timeout_s
         self.max_completion_chars = max_completion_chars
 
-    async def score(self, items: Sequence[Item], timeout_s: float | None = None) -> list[Verdict]:
+    async def score(self, items: Sequence[Item], timeout_s: float | None = None,
+                    *, owner: Hashable | None = None) -> list[Verdict]:
+        """Raises `Overloaded` (before any work) when the executor cannot take this batch now."""
+        self.executor.admit(len(items))
+        owner = owner if owner is not None else object()
         timeout_s = timeout_s or self.default_timeout_s
         verdicts: list[Verdict | None] = [None] * len(items)
         positions: dict[str, list[int]] = {}
-        jobs: dict[str, Job] = {}
+        tasks: dict[str, Task] = {}
+        pacer = Pacer()
         for index, item in enumerate(items):
-            prepared = prepare(item, self.registry, self.max_completion_chars)
+            prepared = prepare(item, self.registry, timeout_s, self.max_completion_chars)
             if isinstance(prepared, Verdict):
                 verdicts[index] = prepared
-                continue
-            key = prepared.key
-            positions.setdefault(key, []).append(index)
-            jobs.setdefault(key, prepared)
+            else:
+                key = prepared.key
+                positions.setdefault(key, []).append(index)
+                tasks.setdefault(key, prepared)
+            await pacer.tick()
 
-        hits = await self.cache.get_many(list(jobs)) if self.cache is not None else {}
-        todo = [key for key in jobs if key not in hits]
-        fresh = await self._run({key: jobs[key] for key in todo}, timeout_s)
+        hits = await self.cache.get_many(list(tasks)) if self.cache is not None else {}
+        todo = {key: task for key, task in tasks.items() if key not in hits}
+        fresh = await self._run(todo, owner)
         if self.cache is not None and fresh:
             await self.cache.put_many(fresh)
 
@@ -71,33 +101,22 @@ class Scorer:
             if not cached and len(indexes) == 1:  # the common case: this verdict is ours alone
                 result.id = items[indexes[0]].id
                 verdicts[indexes[0]] = result
-                continue
-            for index in indexes:
-                verdicts[index] = result.model_copy(update={"id": items[index].id, "cached": cached})
-        for index, verdict in enumerate(verdicts):
-            assert verdict is not None
-            if verdict.id is None and items[index].id is not None:
-                verdict.id = items[index].id
+            else:
+                for index in indexes:
+                    verdicts[index] = result.model_copy(update={"id": items[index].id, "cached": cached})
+            await pacer.tick()
         return verdicts  # type: ignore[return-value]
 
-    async def _run(self, jobs: dict[str, Job], timeout_s: float) -> dict[str, Verdict]:
+    async def _run(self, tasks: dict[str, Task], owner: Hashable) -> dict[str, Verdict]:
         sync_keys: list[str] = []
         async_keys: list[str] = []
-        for key, job in jobs.items():
-            (async_keys if self.registry.resolve(job.spec).is_async else sync_keys).append(key)
-        sync_keys.sort(key=lambda k: _locality_key(jobs[k]))
-        sync_run = self.executor.run([jobs[k] for k in sync_keys], timeout_s) if sync_keys else _none()
-        async_run = asyncio.gather(*(self._run_async(jobs[k], timeout_s) for k in async_keys))
+        for key, task in tasks.items():
+            (async_keys if self.registry.resolve(task.spec).is_async else sync_keys).append(key)
+        sync_keys.sort(key=lambda k: _locality_key(tasks[k]))
+        sync_run = self.executor.run([tasks[k] for k in sync_keys], owner=owner) if sync_keys else _none()
+        async_run = asyncio.gather(*(arun_task(tasks[k], self.registry) for k in async_keys))
         sync_verdicts, async_verdicts = await asyncio.gather(sync_run, async_run)
         return dict(zip(sync_keys, sync_verdicts)) | dict(zip(async_keys, async_verdicts))
-
-    async def _run_async(self, job: Job, timeout_s: float) -> Verdict:
-        ctx = Context(registry=self.registry, deadline=time.monotonic() + timeout_s)
-        try:
-            return await asyncio.wait_for(ascore_prepared(job, ctx), timeout_s)
-        except asyncio.TimeoutError:
-            return Verdict.failed(Status.timeout, f"verifier ran past its deadline of {timeout_s:g}s",
-                                  verifier=job.spec, elapsed_ms=timeout_s * 1000)
 
 
 async def _none() -> list[Any]:

@@ -1,81 +1,193 @@
-"""The loop a pool worker process runs: receive a chunk of jobs, stream back verdicts.
+"""The worker side: `run_task` runs one Task against a registry; `worker_main` is a pool worker.
 
-Wire format (kept to plain tuples and dicts: pickling pydantic models costs ~10x more):
-  chunk  = [(slot, spec, text, reference, params_dict, timeout_s), ...]
-  reply  = [(slot, verdict_fields_dict), ...]   flushed every FLUSH_EVERY_S or at chunk end,
-so the parent always knows, within FLUSH_EVERY_S, which job a worker is on.
+`run_task` is the only way a task is executed, by the pool's worker processes here and by any
+other host's worker: it never raises, and what it returns has passed `finalize`. A task whose
+verifier or registry fingerprint this process does not hold is answered with `error` naming
+what is missing, so a worker never dies of a stranger's task.
+
+Wire format between the pool and a worker process (frames of orjson, see `transport`):
+  chunk  = [[slot, task_plain], ...]          parent -> worker; `null` asks the worker to exit
+  reply  = [[slot, verdict_fields], ...]      worker -> parent, flushed every FLUSH_EVERY_S and
+                                              at the chunk's end, so the parent always knows,
+                                              within FLUSH_EVERY_S, which task a worker is on.
 """
 
 from __future__ import annotations
 
+import asyncio
+import pickle
 import resource
 import signal
+import socket
 import time
-from multiprocessing.connection import Connection
 from typing import Any
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from verifiers.base import Context
-from verifiers.registry import Registry, default_registry
-from verifiers.scoring import Job, score_prepared
+from verifiers.asyncbridge import run_blocking
+from verifiers.base import Context, Verifier
+from verifiers.contract import Status, Verdict
+from verifiers.registry import Registry, UnknownVerifierError, default_registry
+from verifiers.runtime.finalize import finalize
+from verifiers.runtime.task import Task
+from verifiers.runtime.transport import recv_frame, send_frame
+from verifiers.validation import first_error
 
 FLUSH_EVERY_S = 0.002
-
-WireJob = tuple[int, str, str, Any, dict[str, Any], float]
-
-
-def to_wire(slot: int, job: Job, timeout_s: float) -> WireJob:
-    return (slot, job.spec, job.text, job.reference, job.raw_params, timeout_s)
+ASYNC_GRACE_S = 0.25
 
 
-class _ParamsCache:
-    """Most jobs of a batch share their params: validate each distinct set once per process."""
+class ParamsCache:
+    """Most tasks of a batch share their params: validate each distinct set once per process."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self._models: dict[tuple[str, bytes], BaseModel] = {}
 
-    def get(self, spec: str, raw: dict[str, Any]) -> BaseModel:
-        key = (spec, orjson.dumps(raw, option=orjson.OPT_SORT_KEYS, default=str))
+    def get(self, verifier: Verifier, raw: dict[str, Any]) -> BaseModel:
+        if not raw:
+            return verifier.parse_params(raw)
+        key = (verifier.spec, orjson.dumps(raw, option=orjson.OPT_SORT_KEYS, default=str))
         model = self._models.get(key)
         if model is None:
             if len(self._models) > 10_000:
                 self._models.clear()
-            model = self._models[key] = self.registry.resolve(spec).parse_params(raw)
+            model = self._models[key] = verifier.parse_params(raw)
         return model
 
 
-def worker_main(conn: Connection, memory_limit_bytes: int | None) -> None:
+def run_task(task: Task, registry: Registry, params_cache: ParamsCache | None = None) -> Verdict:
+    """Score one task here and now; always returns a finalized verdict, never raises."""
+    started = time.perf_counter()
+    if task.fingerprint != registry.fingerprint:
+        return _refused(task, f"this worker's registry ({registry.fingerprint}) is not the one the task "
+                              f"was checked against ({task.fingerprint}); the task needs {task.spec}", started)
+    try:
+        verifier = registry.resolve(task.spec)
+    except UnknownVerifierError as exc:
+        return _refused(task, f"this worker cannot run {task.spec}: {exc}", started)
+    try:
+        params = params_cache.get(verifier, task.params) if params_cache else verifier.parse_params(task.params)
+    except ValidationError as exc:
+        return _refused(task, f"bad params for {verifier.spec}: {first_error(exc, 'params')}", started)
+    ctx = Context(registry=registry, deadline=time.monotonic() + task.timeout_s)
+    result = call_verifier(verifier, task.text, task.reference, params, ctx)
+    return finalize(result, verifier.spec, (time.perf_counter() - started) * 1000)
+
+
+async def arun_task(task: Task, registry: Registry) -> Verdict:
+    """`run_task` for an async (I/O-bound) verifier, on the current event loop, cut off at the
+    task's budget; never raises."""
+    started = time.perf_counter()
+    try:
+        verifier = registry.resolve(task.spec)
+    except UnknownVerifierError as exc:
+        return _refused(task, f"cannot run {task.spec}: {exc}", started)
+    if not verifier.is_async:
+        return run_task(task, registry)
+    try:
+        params = verifier.parse_params(task.params)
+    except ValidationError as exc:
+        return _refused(task, f"bad params for {verifier.spec}: {first_error(exc, 'params')}", started)
+    ctx = Context(registry=registry, deadline=time.monotonic() + task.timeout_s)
+    try:
+        # a moment of grace past the deadline, so a verifier that keeps it reports its own reason
+        result: object = await asyncio.wait_for(verifier.averify(task.text, task.reference, params, ctx),
+                                                task.timeout_s + ASYNC_GRACE_S)
+    except asyncio.TimeoutError:
+        result = Verdict.failed(Status.timeout, f"verifier ran past its deadline of {task.timeout_s:g}s")
+    except Exception as exc:
+        result = crashed(verifier.spec, exc)
+    return finalize(result, verifier.spec, (time.perf_counter() - started) * 1000)
+
+
+def call_verifier(verifier: Verifier, text: str, reference: Any, params: BaseModel, ctx: Context) -> object:
+    """What the verifier returned, or an `error` verdict for what it raised."""
+    try:
+        if verifier.is_async:  # only when no event loop is at hand (a worker, plain Python)
+            return run_blocking(lambda: verifier.averify(text, reference, params, ctx))
+        return verifier.verify(text, reference, params, ctx)
+    except (Exception, SystemExit) as exc:  # errors are values at this boundary
+        return crashed(verifier.spec, exc)
+
+
+def crashed(spec: str, exc: BaseException) -> Verdict:
+    return Verdict.failed(Status.error, f"{spec} raised {type(exc).__name__}: {str(exc)[:500]}")
+
+
+def _refused(task: Task, message: str, started: float) -> Verdict:
+    return finalize(Verdict.failed(Status.error, message), task.spec, (time.perf_counter() - started) * 1000)
+
+
+def verdict_fields(verdict: Verdict) -> dict[str, Any]:
+    return verdict.__dict__
+
+
+def verdict_from_fields(fields: dict[str, Any]) -> Verdict:
+    """Rebuild a Verdict that passed `finalize` on the other side: no validation (5-10x cheaper)."""
+    fields["status"] = Status(fields["status"])
+    verdict = Verdict.__new__(Verdict)
+    object.__setattr__(verdict, "__dict__", fields)
+    object.__setattr__(verdict, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(verdict, "__pydantic_extra__", None)
+    object.__setattr__(verdict, "__pydantic_private__", None)
+    return verdict
+
+
+def _encode_replies(out: list[tuple[int, Verdict]]) -> bytes:
+    try:
+        return orjson.dumps([(slot, verdict_fields(v)) for slot, v in out])
+    except TypeError:  # cannot happen after finalize; but a worker must never die of it
+        safe = []
+        for slot, verdict in out:
+            try:
+                orjson.dumps(verdict_fields(verdict))
+            except TypeError as exc:
+                verdict = finalize(Verdict.failed(Status.error, f"verdict could not be encoded: {exc}"),
+                                   verdict.verifier or "?", verdict.elapsed_ms)
+            safe.append((slot, verdict_fields(verdict)))
+        return orjson.dumps(safe)
+
+
+def worker_main(sock: socket.socket, memory_limit_bytes: int | None, registry_blob: bytes | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    sock.setblocking(True)
+    # The server's registry (pickled) when it is not the default one this process already holds.
+    registry = pickle.loads(registry_blob) if registry_blob is not None else default_registry()
     if memory_limit_bytes:
         # A runaway verifier gets MemoryError (an `error` verdict) instead of starving the host.
         # Soft limit only: it guards against bugs in trusted verifier code, and programs that a
         # verifier starts (sandboxes, compilers, JVMs) set limits of their own.
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, hard))
-    registry = default_registry()
-    params_cache = _ParamsCache(registry)
+    params_cache = ParamsCache(registry)
     while True:
         try:
-            chunk: list[WireJob] | None = conn.recv()
-        except (EOFError, OSError):
+            frame = recv_frame(sock)
+        except OSError:
             return
+        if frame is None:
+            return
+        chunk = orjson.loads(frame)
         if chunk is None:
             return
-        out: list[tuple[int, dict[str, Any]]] = []
+        out: list[tuple[int, Verdict]] = []
         last_flush = time.monotonic()
-        for slot, spec, text, reference, raw_params, timeout_s in chunk:
-            ctx = Context(registry=registry, deadline=time.monotonic() + timeout_s)
-            job = Job(spec, text, reference, params_cache.get(spec, raw_params), raw_params)
-            out.append((slot, dict(score_prepared(job, ctx))))
+        for slot, plain in chunk:
+            try:
+                task = Task.from_plain(plain)
+            except ValueError as exc:
+                verdict = finalize(Verdict.failed(Status.error, str(exc)), str(plain.get("spec", "?")), 0.0)
+            else:
+                verdict = run_task(task, registry, params_cache)
+            out.append((slot, verdict))
             now = time.monotonic()
             if now - last_flush >= FLUSH_EVERY_S:
-                conn.send(out)
+                send_frame(sock, _encode_replies(out))
                 out, last_flush = [], now
         if out:
-            conn.send(out)
+            send_frame(sock, _encode_replies(out))
 
 
 def preload() -> None:

@@ -83,4 +83,50 @@ class Raises(Verifier):
         raise RuntimeError("scorer bug")
 
 
-VERIFIERS = [WordCount, LoopsForever, Sleeps, ExitsProcess, Segfaults, EatsMemory, Raises]
+class ReturnsNone(Verifier):
+    name = "demo:none"
+    description = "forgets to return a verdict"
+
+    def verify(self, completion, reference, params, ctx):
+        return None
+
+
+class ReturnsFloat(Verifier):
+    name = "demo:float"
+    description = "returns a bare float instead of a Verdict"
+
+    def verify(self, completion, reference, params, ctx):
+        return 1.0
+
+
+class NonFiniteReward(Verifier):
+    name = "demo:nonfinite"
+    description = "reward NaN, inf or -inf, chosen by the completion"
+
+    def verify(self, completion, reference, params, ctx):
+        return Verdict.scored(float(completion.strip()))
+
+
+class Unserialisable(Verifier):
+    name = "demo:unserialisable"
+    description = "details JSON cannot hold: a set, an object, a non-string key, a huge int, a cycle"
+
+    def verify(self, completion, reference, params, ctx):
+        cycle: list[Any] = []
+        cycle.append(cycle)
+        verdict = Verdict.scored(1.0)
+        verdict.details = {"tags": {"a"}, "handle": object(), 3: "three", "big": 10**30, "cycle": cycle,
+                           "fine": [1, 2]}
+        return verdict
+
+
+class CallsSysExit(Verifier):
+    name = "demo:sys_exit"
+    description = "calls sys.exit"
+
+    def verify(self, completion, reference, params, ctx):
+        raise SystemExit(0)
+
+
+VERIFIERS = [WordCount, LoopsForever, Sleeps, ExitsProcess, Segfaults, EatsMemory, Raises, ReturnsNone,
+             ReturnsFloat, NonFiniteReward, Unserialisable, CallsSysExit]

@@ -12,7 +12,7 @@ from server.settings import Settings
 
 
 @dataclass
-class ServiceRuntime:
+class Service:
     settings: Settings
     registry: Registry
     executor: Executor
@@ -21,10 +21,11 @@ class ServiceRuntime:
     api_keys: frozenset[str]
 
     @classmethod
-    def embedded(cls, settings: Settings, registry: Registry | None = None) -> ServiceRuntime:
-        """The single-host default: a local process pool and an in-memory result cache."""
+    def embedded(cls, settings: Settings, registry: Registry | None = None) -> Service:
+        """The single-host default: a local process pool running `registry`, an in-memory cache."""
         registry = registry or default_registry()
-        pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb)
+        pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb, registry=registry,
+                           max_pending=settings.max_pending_items)
         scorer = Scorer(
             registry,
             pool,
@@ -32,4 +33,4 @@ class ServiceRuntime:
             default_timeout_s=settings.default_timeout_s,
             max_completion_chars=settings.max_completion_chars,
         )
-        return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts), settings.keys())
+        return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts, pool.pending), settings.keys())

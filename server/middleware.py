@@ -6,7 +6,7 @@ import hmac
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.runtime import ServiceRuntime
+from server.service import Service
 
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/redoc")
 
@@ -20,21 +20,21 @@ def _token(scope: Scope) -> str | None:
 
 
 class AuthAndMetricsMiddleware:
-    def __init__(self, app: ASGIApp, runtime: ServiceRuntime) -> None:
+    def __init__(self, app: ASGIApp, service: Service) -> None:
         self.app = app
-        self.runtime = runtime
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        keys = self.runtime.api_keys
+        keys = self.service.api_keys
         if keys and not path.startswith(OPEN_PATHS):
             token = _token(scope)
             if token is None or not any(hmac.compare_digest(token, k) for k in keys):
                 await _reject(send)
-                self.runtime.metrics.requests.labels("auth", "401").inc()
+                self.service.metrics.requests.labels("auth", "401").inc()
                 return
         status = 500
 
@@ -49,7 +49,7 @@ class AuthAndMetricsMiddleware:
         finally:
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
-            self.runtime.metrics.requests.labels(label, str(status)).inc()
+            self.service.metrics.requests.labels(label, str(status)).inc()
 
 
 async def _reject(send: Send) -> None:
