@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 
 from server.service import Service
+from verifiers.validation import first_error
 
 T = TypeVar("T")
 
@@ -67,13 +68,7 @@ def parse_request(body: bytes, adapter: TypeAdapter[T]) -> T:
     try:
         return adapter.validate_python(parse_json(body))
     except ValidationError as exc:
-        raise HTTPException(422, describe(exc)) from None
-
-
-def describe(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "body"
-    return f"{where}: {err['msg']}"
+        raise HTTPException(422, first_error(exc, "body")) from None
 
 
 def caller_of(request: Request) -> str:

@@ -11,9 +11,9 @@ from verifiers.contract import Item, Status, Verdict
 from verifiers.runtime import Overloaded
 from verifiers.validation import first_error
 from server.openapi import error_responses, json_body
-from server.routes.deps import parse_json, read_body, service_of
+from server.routes.deps import StrictJSONRoute, parse_json, read_body, service_of
 
-router = APIRouter(tags=["verify"])
+router = APIRouter(tags=["verify"], route_class=StrictJSONRoute)
 
 
 class VerifyRequest(BaseModel):
