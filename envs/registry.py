@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import threading
 
 from envs.base import _REGISTRY, Environment
 from envs.verifier import EnvVerifier
@@ -23,6 +24,11 @@ ENV_MODULES = (
     "envs.lcs",
     "envs.interval_scheduling",
 )
+
+
+# Generators use z3's global context, which is not thread-safe: every caller that builds
+# instances in a server process (sampling, ORS prompts) holds this lock.
+generation_lock = threading.Lock()
 
 
 class UnknownEnvironmentError(LookupError):

@@ -12,6 +12,9 @@ from fastapi.responses import JSONResponse
 
 from server import openapi
 from server.middleware import AuthAndMetricsMiddleware
+from server.ors.paths import CollapseSlashes
+from server.ors.routes import router as ors_router
+from server.ors.service import OrsService
 from server.routes import ROUTE_MODULES
 from server.service import Service
 from server.settings import Settings
@@ -20,13 +23,16 @@ from server.settings import Settings
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
     service = service or Service.embedded(settings)
+    ors = OrsService.from_settings(settings, service.registry, service.scorer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.executor.start()
+        ors.start()
         try:
             yield
         finally:
+            await ors.close()
             await service.executor.close()
             for name in ("sampler", "sandbox_pool"):  # started on first use by their routes
                 if getattr(app.state, name, None) is not None:
@@ -39,9 +45,15 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.ors = ors
     for name in ROUTE_MODULES:
         app.include_router(importlib.import_module(f"server.routes.{name}").router)
+    app.include_router(ors_router, prefix="/v1/ors")
+    # The `openreward` client joins absolute paths to its base URL, so it reaches the server root:
+    # the same endpoints answer there too (after every other route).
+    app.include_router(ors_router, include_in_schema=False)
     app.add_middleware(AuthAndMetricsMiddleware, service=service)
+    app.add_middleware(CollapseSlashes)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     openapi.install(app)
     return app

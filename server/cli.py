@@ -10,6 +10,7 @@ COMMAND_MODULES = [
     "serve",
     "verify",
     "verifiers",
+    "probe",
     "envs",
     "grm",
 ]

@@ -80,6 +80,14 @@ def _gave_up(attempts: int, response: httpx.Response | None) -> RefereeError:
     return RefereeError(f"gave up after {attempts} attempts{last}")
 
 
+def _json_or_text(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"detail": response.text}
+    return body if isinstance(body, dict) else {"detail": body}
+
+
 class _Config:
     def __init__(self, url: str, api_key: str | None, timeout: float, batch_size: int, max_retries: int,
                  backoff_s: float) -> None:
@@ -124,6 +132,34 @@ class RefereeClient:
 
     def verifiers(self) -> list[dict[str, Any]]:
         return self._get("/v1/verifiers")["verifiers"]
+
+    def register_verifier(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Register a runtime verifier (needs an admin key). Returns the admission report; a refused
+        registration raises RefereeError whose `report` names the failed stage and example."""
+        response = self._http.post("/v1/verifiers", content=orjson.dumps(dict(spec)))
+        body = _json_or_text(response)
+        if response.status_code >= 400:
+            error = RefereeError(f"HTTP {response.status_code}: {body.get('detail', body)}", response.status_code)
+            error.report = body.get("report")  # type: ignore[attr-defined]
+            raise error
+        return body["report"]
+
+    def retire_verifier(self, spec: str, reason: str | None = None) -> dict[str, Any]:
+        """Retire `name@version` (needs an admin key)."""
+        response = self._http.delete(f"/v1/verifiers/{spec}", params={"reason": reason} if reason else None)
+        body = _json_or_text(response)
+        if response.status_code >= 400:
+            raise RefereeError(f"HTTP {response.status_code}: {body.get('detail', body)}", response.status_code)
+        return body
+
+    def probe(self, verifier: str, **task: Any) -> dict[str, Any]:
+        """Run the hack probe on a verifier; `task` may give reference, example, params, prompt."""
+        payload = {k: v for k, v in task.items() if v is not None}
+        response = self._http.post(f"/v1/verifiers/{verifier}/probe", content=orjson.dumps(payload))
+        body = _json_or_text(response)
+        if response.status_code >= 400:
+            raise RefereeError(f"HTTP {response.status_code}: {body.get('detail', body)}", response.status_code)
+        return body
 
     def ready(self) -> bool:
         try:

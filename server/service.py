@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from verifiers.custom.catalog import RuntimeVerifiers
+from verifiers.custom.store import FileStore, default_store_path
 from verifiers.registry import Registry, default_registry
 from verifiers.runtime import Executor, MemoryLRUCache, ProcessPool, Scorer
 
@@ -19,13 +21,19 @@ class Service:
     scorer: Scorer
     metrics: Metrics
     api_keys: frozenset[str]
+    custom: RuntimeVerifiers
+    admin_keys: frozenset[str] = frozenset()
 
     @classmethod
     def embedded(cls, settings: Settings, registry: Registry | None = None) -> Service:
         """The single-host default: a local process pool running `registry`, an in-memory cache."""
         registry = registry or default_registry()
+        # Runtime registrations persist in the store; every worker applies them from there too.
+        store_path = settings.verifier_store or default_store_path()
+        custom = RuntimeVerifiers(registry, FileStore(store_path))
+        custom.sync()
         pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb, registry=registry,
-                           max_pending=settings.max_pending_items)
+                           max_pending=settings.max_pending_items, verifier_store=str(store_path))
         scorer = Scorer(
             registry,
             pool,
@@ -33,4 +41,5 @@ class Service:
             default_timeout_s=settings.default_timeout_s,
             max_completion_chars=settings.max_completion_chars,
         )
-        return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts, pool.pending), settings.keys())
+        return cls(settings, registry, pool, scorer, Metrics(lambda: pool.restarts, pool.pending), settings.keys(),
+                   custom, settings.admin_key_set())

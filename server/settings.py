@@ -28,13 +28,28 @@ class Settings(BaseSettings):
     api_keys: str = Field("", description="comma-separated bearer tokens; empty means no auth")
     api_keys_file: Path | None = Field(None, description="file with one bearer token per line")
     allow_no_auth: bool = Field(False, description="serve without keys on a non-loopback address")
+    admin_keys: str = Field("", description="comma-separated bearer tokens for registering and retiring verifiers")
+    admin_keys_file: Path | None = Field(None, description="file with one admin token per line")
+    verifier_store: Path | None = Field(None, description="file holding runtime-registered verifiers "
+                                                          "(default: ~/.local/share/referee/verifiers.json)")
+    # Multi-turn sessions over the Open Reward Standard (/v1/ors)
+    ors_config: Path | None = Field(None, description="TOML file of ORS environment options and task files")
+    ors_task_files: str = Field("", description="task files served as ORS environments: NAME=PATH[,NAME=PATH]")
+    ors_session_idle_s: float = Field(900.0, gt=0, description="an ORS session expires after this long without a request")
+    ors_max_sessions: int = Field(4096, ge=1, description="live ORS sessions per server process; more get HTTP 429")
+    ors_max_interpreters: int = Field(32, ge=1, description="live run_python interpreters per server process")
+    ors_python_wall_s: float = Field(10.0, gt=0, le=300, description="wall-clock limit of one run_python call")
+    ors_ping_interval_s: float = Field(10.0, gt=0, description="SSE keep-alive comment interval during tool calls")
 
     def keys(self) -> frozenset[str]:
-        found = {k.strip() for k in self.api_keys.split(",") if k.strip()}
-        if self.api_keys_file:
-            lines = self.api_keys_file.read_text().splitlines()
-            found |= {line.strip() for line in lines if line.strip() and not line.startswith("#")}
-        return frozenset(found)
+        return _read_keys(self.api_keys, self.api_keys_file)
+
+    def admin_key_set(self) -> frozenset[str]:
+        return _read_keys(self.admin_keys, self.admin_keys_file)
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK_HOSTS
 
     def check_auth_config(self) -> None:
         """Refuse to expose the service beyond loopback without keys, unless told to."""
@@ -43,3 +58,11 @@ class Settings(BaseSettings):
                 f"refusing to serve on {self.host} without API keys: set REFEREE_API_KEYS or "
                 "REFEREE_API_KEYS_FILE, or pass --allow-no-auth"
             )
+
+
+def _read_keys(listed: str, path: Path | None) -> frozenset[str]:
+    found = {k.strip() for k in listed.split(",") if k.strip()}
+    if path:
+        lines = path.read_text().splitlines()
+        found |= {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    return frozenset(found)

@@ -22,6 +22,10 @@ class UnknownVerifierError(LookupError):
     pass
 
 
+class RetiredVerifierError(UnknownVerifierError):
+    """The verifier existed and was retired; items naming it are refused with the reason."""
+
+
 class DuplicateVerifierError(ValueError):
     pass
 
@@ -41,6 +45,7 @@ class Registry:
         self._by_name: dict[str, dict[int, Verifier]] = {}
         self._resolved: dict[str, Verifier] = {}  # spec -> verifier, on the hot path of every job
         self._fingerprint: str | None = None
+        self._retired: dict[str, str] = {}  # "name@version" -> why it was retired
         for v in verifiers:
             self.register(v)
 
@@ -67,10 +72,25 @@ class Registry:
         versions = self._by_name.setdefault(name, {})
         if version in versions:
             raise DuplicateVerifierError(f"verifier {name}@{version} is already registered")
+        if f"{name}@{version}" in self._retired:
+            raise DuplicateVerifierError(f"verifier {name}@{version} was retired; register a new version")
         versions[version] = instance
         self._resolved.clear()
         self._fingerprint = None
         return instance
+
+    def retire(self, name: str, version: int, reason: str) -> None:
+        """Take `name@version` out of service for good; items naming it get `reason`."""
+        versions = self._by_name.get(name, {})
+        versions.pop(version, None)
+        if not versions:
+            self._by_name.pop(name, None)
+        self._retired[f"{name}@{version}"] = reason
+        self._resolved.clear()
+        self._fingerprint = None
+
+    def retired(self) -> dict[str, str]:
+        return dict(self._retired)
 
     def resolve(self, spec: str) -> Verifier:
         found = self._resolved.get(spec)
@@ -80,8 +100,13 @@ class Registry:
 
     def _resolve(self, spec: str) -> Verifier:
         name, version = parse_spec(spec)
+        if version is not None and f"{name}@{version}" in self._retired:
+            raise RetiredVerifierError(f"verifier {name}@{version} was retired: {self._retired[f'{name}@{version}']}")
         versions = self._by_name.get(name)
         if not versions:
+            gone = sorted(s for s in self._retired if s.rpartition("@")[0] == name)
+            if gone:
+                raise RetiredVerifierError(f"verifier {name} was retired ({', '.join(gone)}): {self._retired[gone[-1]]}")
             raise UnknownVerifierError(f"unknown verifier {name!r}; known: {', '.join(sorted(self._by_name))}")
         if version is None:
             return versions[max(versions)]
@@ -109,6 +134,7 @@ class Registry:
                 "description": v.description,
                 "async": v.is_async,
                 "params_schema": v.Params.model_json_schema(),
+                **({"runtime": v.registration} if getattr(v, "registration", None) else {}),
             }
             for v in self.all()
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -13,6 +14,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, dest="default_timeout_s", help="default per-item deadline, seconds")
     p.add_argument("--allow-no-auth", action="store_true", default=None,
                    help="serve on a non-loopback address without API keys")
+    p.add_argument("--ors-config", type=Path, help="TOML file of ORS environment options and task files")
+    p.add_argument("--task-file", action="append", metavar="NAME=PATH", dest="task_files",
+                   help="serve a JSONL task file as the ORS environment NAME (repeatable)")
+    p.add_argument("--session-idle", type=float, dest="ors_session_idle_s",
+                   help="ORS session idle expiry, seconds (default 900)")
+    p.add_argument("--max-sessions", type=int, dest="ors_max_sessions", help="live ORS sessions (default 4096)")
     p.add_argument("--log-level", default="info")
     p.set_defaults(handler=run)
 
@@ -25,10 +32,17 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in vars(args).items()
                  if k in Settings.model_fields and v is not None}
+    if args.task_files:
+        overrides["ors_task_files"] = ",".join(args.task_files)
     settings = Settings(**overrides)
     settings.check_auth_config()
+    from server.ors.config import ConfigError
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        raise SystemExit(f"referee serve: {exc}") from None
     _log_sandbox_languages(args.log_level)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+    uvicorn.run(app, host=settings.host, port=settings.port,
                 log_level=args.log_level, access_log=False)
     return 0
 

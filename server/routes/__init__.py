@@ -5,6 +5,7 @@ Listed here to be mounted."""
 ROUTE_MODULES = [
     "health",
     "registry",
+    "custom_verifiers",
     "sandbox",
     "verify",
     "envs",

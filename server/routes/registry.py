@@ -13,5 +13,8 @@ router = APIRouter(tags=["verifiers"], route_class=StrictJSONRoute)
 
 @router.get("/v1/verifiers")
 async def list_verifiers(request: Request) -> dict[str, Any]:
-    """Every verifier: name, version, description, and the JSON schema of its params."""
-    return {"verifiers": service_of(request).registry.describe()}
+    """Every verifier: name, version, description, the JSON schema of its params; runtime-registered
+    ones also carry `runtime` (kind, source hash, admission report). `retired` lists retired ones."""
+    service = service_of(request)
+    retired = [r for r in service.custom.describe() if r["retired"]]
+    return {"verifiers": service.registry.describe(), "retired": retired}

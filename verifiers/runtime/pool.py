@@ -167,12 +167,14 @@ class ProcessPool:
         *,
         registry: Registry | None = None,
         max_pending: int | None = None,
+        verifier_store: str | None = None,
     ) -> None:
         self.size = workers or os.cpu_count() or 1
         self.memory_limit_bytes = memory_limit_mb * 2**20 if memory_limit_mb else None
         self.registry = registry
         self.max_pending = max_pending if max_pending is not None else default_max_pending()
         self._registry_blob: bytes | None = None
+        self.verifier_store = verifier_store  # runtime-registered verifiers, applied by every worker
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(["verifiers.runtime.preload"])
         self._workers: list[_Worker] = []
@@ -230,7 +232,7 @@ class ProcessPool:
     def _spawn(self) -> _Worker:
         parent_sock, child_sock = socket.socketpair()
         process = self._ctx.Process(
-            target=worker_main, args=(child_sock, self.memory_limit_bytes, self._registry_blob),
+            target=worker_main, args=(child_sock, self.memory_limit_bytes, self._registry_blob, self.verifier_store),
             daemon=True, name="referee-worker",
         )
         process.start()

@@ -20,6 +20,7 @@ import resource
 import signal
 import socket
 import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -150,11 +151,80 @@ def _encode_replies(out: list[tuple[int, Verdict]]) -> bytes:
         return orjson.dumps(safe)
 
 
-def worker_main(sock: socket.socket, memory_limit_bytes: int | None, registry_blob: bytes | None) -> None:
+def run_tasks(tasks: Sequence[Task], registry: Registry,
+              params_cache: ParamsCache | None = None) -> Iterator[tuple[int, Verdict]]:
+    """(index, verdict) for every task, in order, each as soon as it is known; never raises.
+
+    Consecutive tasks of a batchable verifier (one with `verify_batch`, like the sandboxed Python
+    verifier) are handed over together, so its per-batch cost is paid once for many items.
+    """
+    index = 0
+    while index < len(tasks):
+        verifier = _batchable(tasks[index], registry)
+        if verifier is None:
+            yield index, run_task(tasks[index], registry, params_cache)
+            index += 1
+            continue
+        end = index + 1
+        while (end < len(tasks) and end - index < MAX_BATCH and tasks[end].spec == tasks[index].spec
+               and tasks[end].fingerprint == tasks[index].fingerprint):
+            end += 1
+        verdicts = _run_batch(verifier, tasks[index:end], registry, params_cache)
+        for offset, verdict in enumerate(verdicts):
+            yield index + offset, verdict
+        index += len(verdicts)  # at least one; the rest go again with a fresh deadline
+
+
+MAX_BATCH = 256
+
+
+def _batchable(task: Task, registry: Registry) -> Verifier | None:
+    if task.fingerprint != registry.fingerprint:
+        return None
+    try:
+        verifier = registry.resolve(task.spec)
+    except UnknownVerifierError:
+        return None
+    return verifier if getattr(verifier, "batchable", False) else None
+
+
+def _run_batch(verifier: Verifier, tasks: Sequence[Task], registry: Registry,
+               params_cache: ParamsCache | None) -> list[Verdict]:
+    """Verdicts for a prefix (at least one) of `tasks`, all of one batchable verifier."""
+    started = time.perf_counter()
+    try:
+        params = [params_cache.get(verifier, t.params) if params_cache else verifier.parse_params(t.params)
+                  for t in tasks]
+    except ValidationError:
+        return [run_task(tasks[0], registry, params_cache)]  # it reports its own bad params
+    ctx = Context(registry=registry, deadline=time.monotonic() + min(t.timeout_s for t in tasks))
+    try:
+        results: list[object] = list(verifier.verify_batch(  # type: ignore[attr-defined]
+            [(t.text, t.reference, p) for t, p in zip(tasks, params)], ctx))
+        if not results or len(results) > len(tasks):
+            raise TypeError(f"verify_batch answered {len(results)} verdicts for {len(tasks)} tasks")
+    except Exception as exc:  # errors are values at this boundary
+        results = [crashed(verifier.spec, exc)]
+    share = (time.perf_counter() - started) * 1000 / len(results)
+    return [finalize(r, verifier.spec, float(getattr(r, "details", {}).get("sandbox_ms", share))
+                     if isinstance(getattr(r, "details", None), dict) else share) for r in results]
+
+
+def worker_main(sock: socket.socket, memory_limit_bytes: int | None, registry_blob: bytes | None,
+                verifier_store: str | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     sock.setblocking(True)
     # The server's registry (pickled) when it is not the default one this process already holds.
     registry = pickle.loads(registry_blob) if registry_blob is not None else default_registry()
+    # Runtime-registered verifiers: applied from the store now, and again whenever a task names
+    # a registry this worker does not hold yet (registered or retired since).
+    runtime_verifiers = None
+    if verifier_store:
+        from verifiers.custom.catalog import RuntimeVerifiers
+        from verifiers.custom.store import FileStore
+
+        runtime_verifiers = RuntimeVerifiers(registry, FileStore(verifier_store))
+        runtime_verifiers.sync()
     if memory_limit_bytes:
         # A runaway verifier gets MemoryError (an `error` verdict) instead of starving the host.
         # Soft limit only: it guards against bugs in trusted verifier code, and programs that a
@@ -173,19 +243,33 @@ def worker_main(sock: socket.socket, memory_limit_bytes: int | None, registry_bl
         if chunk is None:
             return
         out: list[tuple[int, Verdict]] = []
-        last_flush = time.monotonic()
-        for slot, plain in chunk:
+        ready: dict[int, Verdict] = {}
+        tasks: list[Task] = []
+        positions: list[int] = []
+        for index, (slot, plain) in enumerate(chunk):
             try:
-                task = Task.from_plain(plain)
+                tasks.append(Task.from_plain(plain))
+                positions.append(index)
             except ValueError as exc:
-                verdict = finalize(Verdict.failed(Status.error, str(exc)), str(plain.get("spec", "?")), 0.0)
-            else:
-                verdict = run_task(task, registry, params_cache)
-            out.append((slot, verdict))
+                ready[index] = finalize(Verdict.failed(Status.error, str(exc)), str(plain.get("spec", "?")), 0.0)
+        if runtime_verifiers is not None and any(t.fingerprint != registry.fingerprint for t in tasks):
+            try:
+                runtime_verifiers.sync()
+            except Exception:  # an unreadable store: the tasks are answered `error` by run_task
+                pass
+        sent, last_flush = 0, time.monotonic()
+        for job_index, verdict in run_tasks(tasks, registry, params_cache):
+            ready[positions[job_index]] = verdict
+            while sent < len(chunk) and sent in ready:  # replies keep the chunk's order
+                out.append((chunk[sent][0], ready.pop(sent)))
+                sent += 1
             now = time.monotonic()
-            if now - last_flush >= FLUSH_EVERY_S:
+            if out and now - last_flush >= FLUSH_EVERY_S:
                 send_frame(sock, _encode_replies(out))
                 out, last_flush = [], now
+        while sent < len(chunk) and sent in ready:
+            out.append((chunk[sent][0], ready.pop(sent)))
+            sent += 1
         if out:
             send_frame(sock, _encode_replies(out))
 

@@ -1,0 +1,1 @@
+"""Verifiers registered at runtime: declarative presets and composites, sandboxed Python, admission."""
