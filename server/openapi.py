@@ -14,7 +14,8 @@ _BODY_SCHEMAS: dict[str, dict[str, Any]] = {}  # model name -> JSON schema, for 
 
 ERROR_SCHEMA = {"type": "object", "properties": {"detail": {}}, "required": ["detail"],
                 "description": "`detail` says what was wrong: a sentence, or a list of field errors"}
-_ERROR_TEXT = {400: "Body is not JSON", 401: "Missing or invalid API key", 404: "Not found",
+_ERROR_TEXT = {400: "Bad request (a body that is not JSON, a missing header)", 401: "Missing or invalid API key",
+               403: "Not allowed with this key", 404: "Not found", 409: "Conflicts with the current state",
                413: "Body too large", 422: "Invalid request",
                429: "Too many requests: retry after the Retry-After header's seconds",
                503: "Not ready or overloaded: retry after the Retry-After header's seconds"}
@@ -36,8 +37,25 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
             for code in codes}
 
 
+def _list_common_errors(operation: dict[str, Any]) -> None:
+    """The errors any operation with inputs can answer, whatever its handler: 400 and 422 for bad
+    input, 404 for an unknown path parameter, 413 for a body over the limit. Every 422 is
+    described as `{"detail": ...}`: a handler's own 422 carries a sentence, FastAPI's a list."""
+    responses = operation.setdefault("responses", {})
+    parameters = operation.get("parameters", [])
+    codes: set[int] = set()
+    if parameters or "requestBody" in operation:
+        codes |= {400, 404, 422}  # 404: a named thing (path, query or body) that does not exist
+    if "requestBody" in operation:
+        codes.add(413)
+    for code, entry in error_responses(*sorted(codes)).items():
+        responses.setdefault(str(code), entry)
+    if "422" in responses:
+        responses["422"] = error_responses(422)[422]
+
+
 def install(app: FastAPI) -> None:
-    """Make `app.openapi()` include the schemas of self-parsed bodies."""
+    """Make `app.openapi()` include the schemas of self-parsed bodies and the common errors."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -45,6 +63,9 @@ def install(app: FastAPI) -> None:
             schemas = doc.setdefault("components", {}).setdefault("schemas", {})
             for name, schema in _BODY_SCHEMAS.items():
                 schemas.setdefault(name, schema)
+            for path_item in doc.get("paths", {}).values():
+                for operation in path_item.values():
+                    _list_common_errors(operation)
             app.openapi_schema = doc
         return app.openapi_schema
 

@@ -28,10 +28,12 @@ from server.ors.catalog import OrsEnvironment, TaskSpecError
 from server.ors.episodes import Episode, ToolInputError, cell_output, text_block, tool_specs
 from server.ors.service import OrsService
 from server.ors.sessions import Session, SessionError, owner_of
-from server.routes.deps import read_body
-from server.routes.deps import StrictJSONRoute
+from server.openapi import error_responses
+from server.routes.deps import StrictJSONRoute, read_body
 
-router = APIRouter(tags=["ors"], route_class=StrictJSONRoute)
+# Session and environment handlers answer 400 (no X-Session-ID), 404 (unknown environment or
+# session) and 422 (bad input) whatever their declared parameters.
+router = APIRouter(tags=["ors"], route_class=StrictJSONRoute, responses=error_responses(400, 404, 422))
 MAX_TASKS_PER_LIST = 100_000
 JSON = "application/json"
 M = TypeVar("M", bound=BaseModel)
