@@ -10,7 +10,8 @@ COPY verifiers/ verifiers/
 COPY sandbox/ sandbox/
 COPY server/ server/
 COPY envs/ envs/
-RUN pip install --no-cache-dir .
+COPY client/ client/
+RUN pip install --no-cache-dir ./client .
 EXPOSE 8000
 # Binding beyond loopback requires API keys: pass REFEREE_API_KEYS (or REFEREE_API_KEYS_FILE).
 CMD ["referee", "serve", "--host", "0.0.0.0", "--port", "8000"]

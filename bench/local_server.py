@@ -17,13 +17,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(workers: int | None, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start the service and wait until it is ready; returns the process and its base URL."""
+def start_server(workers: int | None, env: dict[str, str] | None = None,
+                 source: str | None = None) -> tuple[subprocess.Popen, str]:
+    """Start the service and wait until it is ready; returns the process and its base URL.
+
+    `source`: a checkout of another revision (a `git worktree`) to serve instead of this one."""
     port = free_port()
     cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--log-level", "warning"]
     if workers:
         cmd += ["--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=os.environ | (env or {}))
+    extra = {"PYTHONPATH": source} if source else {}
+    proc = subprocess.Popen(cmd, env=os.environ | extra | (env or {}), cwd=source)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:

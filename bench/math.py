@@ -64,7 +64,7 @@ def score_pool(samples: list[Sample], workers: int | None) -> tuple[list[tuple[i
 
 
 def score_http(url: str, samples: list[Sample]) -> list[tuple[int, float]]:
-    from server.client import RefereeClient
+    from referee_client import RefereeClient
 
     with RefereeClient(url, batch_size=4096) as client:
         verdicts = client.verify(_items(samples))

@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from bench.local_server import free_port, start_server
+from bench.service import tree_cpu_seconds
 
 ENV = "subset_sum"
 PEER_ENV = "subsetsum"  # the peer names an environment after its class
@@ -216,8 +217,8 @@ def main() -> None:
     args = parser.parse_args()
 
     per_run = int(args.seconds * 400) + 50
-    print(f"preparing {3 * per_run} distinct {ENV} instances ...", flush=True)
-    pool = instances(0, 3 * per_run)
+    print(f"preparing {4 * per_run} distinct {ENV} instances ...", flush=True)
+    pool = instances(0, 4 * per_run)
     tasks = Path(tempfile.mkdtemp()) / "python.jsonl"
     tasks.write_text(json.dumps({"prompt": "Use run_python.", "verifier": "exact", "reference": "0"}) + "\n")
     proc, url = start_server(1, env={"REFEREE_ORS_TASK_FILES": f"python={tasks}",
@@ -226,11 +227,20 @@ def main() -> None:
     try:
         play(f"{url}/v1/ors", ENV, pool[:50], 1, 60, [])  # warm both
         play(peer_url, PEER_ENV, pool[50:100], 1, 60, [])
+        # Throughput with several clients; latency with one (client threads share one GIL here).
+        # Server CPU per episode: a figure that load on a shared machine inflates far less than wall time.
+        cpu = tree_cpu_seconds(proc.pid)
+        ours_rate = play(f"{url}/v1/ors", ENV, pool[100:100 + per_run], args.clients, args.seconds, [])
+        ours_cpu = (tree_cpu_seconds(proc.pid) - cpu) / (ours_rate * args.seconds) * 1000
+        cpu = tree_cpu_seconds(peer.pid)
+        peer_rate = play(peer_url, PEER_ENV, pool[100 + per_run:100 + 2 * per_run], args.clients, args.seconds, [])
+        peer_cpu = (tree_cpu_seconds(peer.pid) - cpu) / (peer_rate * args.seconds) * 1000
         ours_submit: list[float] = []
         peer_submit: list[float] = []
-        ours_rate = play(f"{url}/v1/ors", ENV, pool[100:100 + per_run], args.clients, args.seconds, ours_submit)
-        peer_rate = play(peer_url, PEER_ENV, pool[100 + per_run:100 + 2 * per_run], args.clients, args.seconds,
-                         peer_submit)
+        latency_pool = pool[100 + 2 * per_run:]
+        half = len(latency_pool) // 2
+        play(f"{url}/v1/ors", ENV, latency_pool[:half], 1, args.seconds, ours_submit)
+        play(peer_url, PEER_ENV, latency_pool[half:], 1, args.seconds, peer_submit)
         warm, fresh = python_latencies(url, args.calls)
     finally:
         for p in (proc, peer):
@@ -239,6 +249,7 @@ def main() -> None:
     print(f"\n{'':<44} {'Referee':>10} {'peer':>10} {'ratio':>7}")
     print(f"{'episodes (sessions) per second, ' + str(args.clients) + ' clients':<44} {ours_rate:>10,.0f} "
           f"{peer_rate:>10,.0f} {ours_rate / peer_rate:>6.2f}x")
+    print(f"{'server CPU ms per episode':<44} {ours_cpu:>10.2f} {peer_cpu:>10.2f} {peer_cpu / ours_cpu:>6.2f}x")
     for name, q in (("p50", 0.5), ("p99", 0.99)):
         ours, peer_ms = percentile(ours_submit, q), percentile(peer_submit, q)
         print(f"{'submit ' + name + ' ms (' + ENV + ')':<44} {ours:>10.2f} {peer_ms:>10.2f} {peer_ms / ours:>6.2f}x")

@@ -13,10 +13,10 @@ from sandbox.limits import Limits
 from sandbox.result import ExecResult, ExecStatus
 from sandbox.pool import SandboxPool
 from sandbox.session import Program, Sandbox, SandboxError, shared_sandbox
-from sandbox.testcases import AssertTest, CallTest, RunOptions, StdioTest, TestCase, TestReport, TestResult, run_tests
+from sandbox.testcases import AssertTest, CallTest, CodeTest, RunOptions, StdioTest, TestCase, TestReport, TestResult, run_tests
 
 __all__ = [
     "LANGUAGES", "Language", "available_languages", "find_language", "Limits", "ExecResult", "ExecStatus",
-    "Program", "Sandbox", "SandboxError", "SandboxPool", "shared_sandbox", "AssertTest", "CallTest", "RunOptions", "StdioTest",
+    "Program", "Sandbox", "SandboxError", "SandboxPool", "shared_sandbox", "AssertTest", "CallTest", "CodeTest", "RunOptions", "StdioTest",
     "TestCase", "TestReport", "TestResult", "run_tests",
 ]

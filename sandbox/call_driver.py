@@ -12,6 +12,7 @@ A call runs in a fork, so nothing one call does (state, monkeypatching, exit, a 
 the next; after each call every other process of the run is killed, so forks cannot linger.
 """
 
+import gc
 import json
 import os
 import select
@@ -201,6 +202,8 @@ def main() -> None:
         _emit({"load_error": f"the module defines no function {entry!r}"})
         return
     _kill_the_rest()  # threads or forks started at import time do not outlive the load
+    gc.collect()
+    gc.freeze()  # each call is a fork: its collections must not touch (and so copy) the loaded module
     _emit({"loaded": True})
     for index, args in enumerate(calls):
         remaining = end - _monotonic()

@@ -38,19 +38,37 @@ def outputs_match(expected: str, got: str, mode: CompareMode = "lines", toleranc
     return len(want) == len(have) and all(w == h or _numbers_close(w, h, tolerance) for w, h in zip(want, have))
 
 
-def values_match(expected: Any, got: Any, tolerance: float = 1e-6) -> bool:
-    """Structural equality of JSON values; numbers within `tolerance`; bool is not a number."""
+def values_match(expected: Any, got: Any, tolerance: float = 1e-6, int_tolerance: float | None = None) -> bool:
+    """Structural equality of JSON values (a tuple arrives as a list; bool is not a number).
+
+    An expected int needs exactly that int: a float is accepted for it only within
+    `int_tolerance`, when the reference asks for one (`2**60 + 1` is not `float(2**60 + 1)`).
+    An expected float accepts an int or float within `tolerance` (or `int_tolerance` if set)."""
     if isinstance(expected, bool) or isinstance(got, bool):
         return type(expected) is type(got) and expected == got
     if isinstance(expected, (int, float)) and isinstance(got, (int, float)):
         if isinstance(expected, int) and isinstance(got, int):
             return expected == got
-        return _numbers_close(str(expected), str(got), tolerance)
+        if isinstance(expected, int) and int_tolerance is None:
+            return expected == got  # exact: Python compares int and float without rounding
+        return _floats_close(expected, got, tolerance if int_tolerance is None else int_tolerance)
     if isinstance(expected, list) and isinstance(got, list):
-        return len(expected) == len(got) and all(values_match(e, g, tolerance) for e, g in zip(expected, got))
+        return len(expected) == len(got) and all(values_match(e, g, tolerance, int_tolerance)
+                                                 for e, g in zip(expected, got))
     if isinstance(expected, dict) and isinstance(got, dict):
-        return expected.keys() == got.keys() and all(values_match(expected[k], got[k], tolerance) for k in expected)
+        return expected.keys() == got.keys() and all(values_match(expected[k], got[k], tolerance, int_tolerance)
+                                                     for k in expected)
     return type(expected) is type(got) and expected == got
+
+
+def _floats_close(expected: int | float, got: int | float, tolerance: float) -> bool:
+    try:
+        x, y = float(expected), float(got)
+    except OverflowError:  # an int too large for a float: only itself matches
+        return expected == got
+    if math.isnan(x) or math.isnan(y):
+        return math.isnan(x) and math.isnan(y)
+    return math.isclose(x, y, rel_tol=tolerance, abs_tol=tolerance)
 
 
 def clip(text: str, limit: int = 200) -> str:

@@ -56,7 +56,9 @@ class CellResult:
     stderr: str = ""
     error: bool = False  # the cell raised (a traceback is in stderr); the interpreter lives on
     truncated: bool = False
-    stopped: str | None = None  # "timeout", "memory_limit", "cpu_limit", "crashed", "closed", "start_failed"
+    # "timeout", "memory_limit", "cpu_limit", "crashed", "closed", "start_failed" (or, from a pool
+    # of interpreters, "unavailable")
+    stopped: str | None = None
     message: str | None = None
     wall_ms: float = 0.0
 
@@ -137,7 +139,7 @@ class PythonInterpreter:
                 os.close(fd)
         self._sock = ours
         self.starts += 1
-        hello = self._read_control(time.monotonic() + self.start_timeout_s, expect_ready=True)
+        hello = self._read_control(time.monotonic() + self.start_timeout_s)
         if not isinstance(hello, dict) or not hello.get("ready"):
             said = self._drain_stderr()
             self._kill()
@@ -233,7 +235,9 @@ class PythonInterpreter:
         control = bytearray()
         truncated = False
         cap = limits.output_bytes
-        watched = [self._sock.fileno(), *streams]
+        poller = select.poll()  # not select(): a busy server's descriptors run past FD_SETSIZE
+        for fd in (self._sock.fileno(), *streams):
+            poller.register(fd, select.POLLIN)
         done: dict | None = None
         while done is None:
             remaining = deadline - time.monotonic()
@@ -243,8 +247,7 @@ class PythonInterpreter:
                                   message=f"the cell ran past its wall-clock limit of {limits.wall_time_s:g} s; "
                                           "the interpreter was stopped and its variables are lost",
                                   wall_ms=(time.monotonic() - start) * 1000)
-            readable, _, _ = select.select(watched, [], [], remaining)
-            for fd in readable:
+            for fd, _ in poller.poll(remaining * 1000):
                 try:
                     chunk = os.read(fd, 65536)
                 except OSError:
@@ -283,8 +286,7 @@ class PythonInterpreter:
             stopped, message = "closed", "the interpreter was closed"
         elif oom:
             stopped, message = "memory_limit", f"the interpreter ran out of memory ({self.limits.memory_mb} MiB)"
-        elif status in (-signal.SIGKILL, -signal.SIGXCPU, 128 + signal.SIGKILL, 128 + signal.SIGXCPU) and \
-                "SIGKILL" not in stderr:
+        elif status in (-signal.SIGKILL, -signal.SIGXCPU, 128 + signal.SIGKILL, 128 + signal.SIGXCPU):
             stopped, message = "cpu_limit", (f"the interpreter was killed (CPU limit of {self.limits.cpu_time_s:g} s "
                                              "for the session, or a signal)")
         else:
@@ -293,15 +295,16 @@ class PythonInterpreter:
                           message=message + "; its variables are lost, the next call starts a fresh one",
                           wall_ms=(time.monotonic() - start) * 1000)
 
-    def _read_control(self, deadline: float, expect_ready: bool = False) -> dict | None:
+    def _read_control(self, deadline: float) -> dict | None:
         assert self._sock is not None
         buffer = bytearray()
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            readable, _, _ = select.select([self._sock], [], [], remaining)
-            if not readable:
+            poller = select.poll()
+            poller.register(self._sock.fileno(), select.POLLIN)
+            if not poller.poll(remaining * 1000):
                 return None
             chunk = self._sock.recv(65536)
             if not chunk:

@@ -29,7 +29,7 @@ import time
 import weakref
 from typing import Any, Callable
 
-from sandbox import zygote
+from sandbox import harness, zygote
 from sandbox.cgroups import SandboxCgroup, detect
 from sandbox.languages import SANDBOX_PATH, Language, find_language, missing_toolchain
 from sandbox.launcher import BubblewrapLauncher, Launcher, default_launcher
@@ -38,9 +38,15 @@ from sandbox.result import ExecResult, ExecStatus
 
 log = logging.getLogger(__name__)
 _ZYGOTE_SOURCE: str | None = None
+# The warm parent runs from source inside the sandbox, where this package is not importable.
+_HARNESS_IMPORT = (
+    "try:  # the service side; sandbox/session.py inlines sandbox/harness.py in place of these four lines\n"
+    "    from sandbox.harness import run_trusted_test, send_message, serve_program_calls\n"
+    "except ImportError:  # run as source without the harness (sandbox/interpreter.py): no assert tests there\n"
+    "    run_trusted_test = send_message = serve_program_calls = None\n")
 _shared_lock = threading.Lock()
 _PARENT_OVERHEAD_BYTES = 48 << 20  # the warm parent, bwrap and page tables, on top of the run's own limit
-_PARENT_TASKS = 4  # outer bwrap, its init, the warm parent, the run's init
+_PARENT_TASKS = 5  # outer bwrap, its init, the warm parent, the run's init, the test server (+1: a trusted test)
 _CONTROL_SLACK_S = 15.0  # how long past a run's own wall limit we wait before declaring the sandbox hung
 
 
@@ -52,7 +58,12 @@ def _zygote_source() -> str:
     global _ZYGOTE_SOURCE
     if _ZYGOTE_SOURCE is None:
         with open(zygote.__file__, encoding="utf-8") as fh:
-            _ZYGOTE_SOURCE = fh.read()
+            source = fh.read()
+        with open(harness.__file__, encoding="utf-8") as fh:
+            inlined = fh.read()
+        if _HARNESS_IMPORT not in source:
+            raise RuntimeError("sandbox/zygote.py lost the line where the harness is inlined")
+        _ZYGOTE_SOURCE = source.replace(_HARNESS_IMPORT, inlined, 1)
     return _ZYGOTE_SOURCE
 
 
@@ -254,7 +265,8 @@ class Sandbox:
         except (EOFError, OSError, ValueError) as exc:
             raise SandboxError(f"sandbox channel broke: {exc}") from None
 
-    def _request(self, message: dict, timeout_s: float = 30.0) -> dict:
+    def _request(self, message: dict, timeout_s: float = 30.0, trailer: dict | None = None) -> dict:
+        """Send `message` (and `trailer`, a frame read by the sandbox's test server) and await the reply."""
         if not self.alive:
             self.start()
         try:
@@ -267,8 +279,10 @@ class Sandbox:
                 raise SandboxError(str(exc)) from None
             raise
         try:
+            if trailer is not None:  # the request is sent already: a refused trailer ends this sandbox too
+                zygote.send_frame(self._sock.fileno(), trailer)  # type: ignore[union-attr]
             reply = self._recv(timeout_s)
-        except (SandboxError, OSError) as exc:
+        except (SandboxError, OSError, ValueError) as exc:
             self._teardown()  # a broken or hung parent is never reused
             raise SandboxError(str(exc)) from None
         except BaseException:
@@ -298,24 +312,25 @@ class Sandbox:
                 return prog.compile_result
             return prog.run(stdin=stdin, files=files, limits=prog.remaining_limits())
 
-    def _run_job(self, job: dict, limits: Limits) -> tuple[dict, bool]:
+    def _run_job(self, job: dict, limits: Limits, test: dict | None = None) -> tuple[dict, bool]:
         """Send one run; returns the raw facts and whether the memory limit killed something."""
         with self.lock:
             if not self.alive:
                 self.start()
-            self.apply_limits(limits)
+            self.apply_limits(limits, trusted_test=test is not None)
             before = self._cgroup.oom_kills() if self._cgroup is not None else 0
-            raw = self._request({"op": "run", "job": job}, timeout_s=limits.wall_time_s + _CONTROL_SLACK_S)
+            raw = self._request({"op": "run", "job": job}, timeout_s=limits.wall_time_s + _CONTROL_SLACK_S,
+                                trailer=test)
             oom = self._cgroup is not None and self._cgroup.oom_kills() > before
             if raw.get("setup_error"):
                 self._teardown()  # the run could not be set up: the next one gets a fresh sandbox
             return raw, oom
 
-    def apply_limits(self, limits: Limits) -> None:
+    def apply_limits(self, limits: Limits, trusted_test: bool = False) -> None:
         """Set the cgroup to what one run (or compile) under `limits` may use."""
         if self._cgroup is not None:
             self._cgroup.set_limits(self._baseline_bytes + _PARENT_OVERHEAD_BYTES + (limits.memory_mb << 20),
-                                    limits.max_processes + _PARENT_TASKS)
+                                    limits.max_processes + _PARENT_TASKS + trusted_test)
 
     def job_limits(self, limits: Limits) -> dict:
         data = limits.model_dump()
@@ -402,8 +417,9 @@ class Program:
         return self.run_raw(stdin=stdin, files=files, limits=limits)[0]
 
     def run_raw(self, stdin: str = "", *, files: dict[str, str] | None = None, limits: Limits | None = None,
-                harness: dict | None = None) -> tuple[ExecResult, str]:
-        """`run`, also returning what the harness wrote on its private channel (Python only)."""
+                harness: dict | None = None, test: dict | None = None) -> tuple[ExecResult, str]:
+        """`run`, also returning what the harness wrote on its private channel (Python only).
+        With harness mode `assert`, `test` (`script`, `entry_point`) goes to the trusted test process."""
         if self.compile_result is not None and not self.compile_result.ok:
             return self.compile_result, ""
         assert self.lang is not None
@@ -425,7 +441,10 @@ class Program:
                 if harness:
                     raise ValueError(f"test harnesses need Python, not {self.lang.name}")
                 job.update(kind="exec", argv=self.lang.run_argv(self.source, limits.memory_mb))
-            raw, oom = self.box._run_job(job, limits)
+            trusted_test = job.get("harness", {}).get("mode") == "assert"
+            if trusted_test and not isinstance(test, dict):
+                raise ValueError("an assert harness needs the test")
+            raw, oom = self.box._run_job(job, limits, test if trusted_test else None)
         except SandboxError as exc:
             return ExecResult.sandbox_error(f"sandbox failure: {exc}"), ""
         return classify(raw, self.lang, limits, oom), raw.get("channel", b"").decode("utf-8", "surrogateescape")

@@ -3,10 +3,12 @@
 Three kinds of test:
   * `StdioTest`: feed stdin, compare stdout (exact, per line, tokens, or with float tolerance);
   * `CallTest` (Python): call a named function with JSON arguments, compare its JSON result;
-  * `AssertTest` (Python): a HumanEval/MBPP-style test script run after the program; it passes
-    only if the script ran to its end, so `sys.exit(0)` or `os._exit(0)` early cannot pass.
+  * `AssertTest` (Python): a HumanEval/MBPP-style test script. It runs in a trusted process
+    beside the program, which only answers its calls with plain data (see `sandbox/harness.py`);
+    that process alone writes the verdict, so nothing the program does (exiting early, patching
+    builtins, an `__eq__` that is always true, walking its own stack) can make a test pass.
 Pass/fail is decided here, in the trusted parent, from what the run produced; expected values
-never enter the sandbox for stdio and call tests.
+never enter the program's process.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sandbox.compare import CompareMode, clip, first_difference, outputs_match, 
 from sandbox.limits import Limits
 from sandbox.result import ExecResult, ExecStatus
 from sandbox.session import Sandbox, shared_sandbox
+from sandbox.testcode import SHAPES, passed_marker
 
 
 class StdioTest(BaseModel):
@@ -39,6 +42,8 @@ class CallTest(BaseModel):
     fn: str
     args: list[Any] = Field(default_factory=list)
     expected: Any = None
+    tolerance: float | None = Field(None, ge=0, description="accept a float for an expected int within this "
+                                    "(abs or rel); unset, ints compare exactly and floats use the run's tolerance")
 
 
 class AssertTest(BaseModel):
@@ -48,7 +53,14 @@ class AssertTest(BaseModel):
     entry_point: str | None = Field(None, description="if set, `check(<entry_point>)` is called after the script")
 
 
-TestCase = Annotated[Union[StdioTest, CallTest, AssertTest], Field(discriminator="kind")]
+class CodeTest(BaseModel):
+    """Test code from the reference, in the program's language, built with it (sandbox/testcode.py)."""
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["code"] = "code"
+    test_code: str
+
+
+TestCase = Annotated[Union[StdioTest, CallTest, AssertTest, CodeTest], Field(discriminator="kind")]
 
 
 class RunOptions(BaseModel):
@@ -111,13 +123,14 @@ def _judge(test: Any, result: ExecResult, channel: str, nonce: str, options: Run
     if isinstance(test, CallTest):
         if not isinstance(reported, dict) or set(reported) != {"value", "done"} or reported["done"] != nonce:
             return False, "the function returned no result", None
-        if values_match(test.expected, reported["value"], options.float_tolerance):
+        if values_match(test.expected, reported["value"], options.float_tolerance, test.tolerance):
             return True, None, None
         return False, "wrong return value", {"expected": clip(json.dumps(test.expected)),
                                              "got": clip(json.dumps(reported["value"]))}
-    if reported == {"done": nonce}:
+    if isinstance(reported, dict) and reported.get("passed") is True:
         return True, None, None
-    return False, "the test script did not run to completion", None
+    reason = reported.get("reason") if isinstance(reported, dict) else None
+    return False, str(reason or "the test script did not run to completion"), None
 
 
 def run_tests(language: str, source: str, tests: list[TestCase] | list[dict], options: RunOptions | None = None, *,
@@ -126,12 +139,19 @@ def run_tests(language: str, source: str, tests: list[TestCase] | list[dict], op
     """Run `source` against `tests`. `deadline` (time.monotonic clock) bounds the whole call."""
     options = options or RunOptions()
     parsed = [t if isinstance(t, BaseModel) else _parse_test(t) for t in tests]
+    if language == "python":  # Python test code runs in the trusted test process, as an assert test
+        parsed = [AssertTest(script=t.test_code) if isinstance(t, CodeTest) else t for t in parsed]
     selected = _select(parsed, options)
     report = TestReport(total=len(selected))
     if not selected:
         return report
-    needs_python = any(not isinstance(t, StdioTest) for _, t in selected)
     box = sandbox or shared_sandbox()
+    code_tests = [(i, t) for i, t in selected if isinstance(t, CodeTest)]
+    if code_tests:
+        if len(code_tests) != len(selected):
+            raise ValueError("test code cannot be mixed with other kinds of test")
+        return _run_code_tests(language, source, code_tests, options, box, deadline, files, report)
+    needs_python = any(not isinstance(t, StdioTest) for _, t in selected)
     with box.program(language, source, files=files, limits=options.limits, deadline=deadline) as prog:
         if needs_python and (prog.lang is None or not prog.lang.warm_python):
             raise ValueError("function-call and assert tests need language python")
@@ -140,21 +160,17 @@ def run_tests(language: str, source: str, tests: list[TestCase] | list[dict], op
             report.status = prog.compile_result.status
             return report
         for index, test in selected:
-            limits = options.limits
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0.05:
-                    report.results.append(TestResult(index=index, passed=False, status=ExecStatus.timeout,
-                                                     reason="not run: the overall deadline passed"))
-                    continue
-                if remaining < limits.wall_time_s:
-                    limits = limits.model_copy(update={"wall_time_s": remaining,
-                                                       "cpu_time_s": min(limits.cpu_time_s, remaining)})
+            limits = _limits_before(deadline, options.limits)
+            if limits is None:
+                report.results.append(_not_run(index))
+                continue
             nonce = secrets.token_hex(16)
             harness = _harness(test, nonce)
             stdin = test.stdin if isinstance(test, StdioTest) else ""
             test_files = test.files if isinstance(test, StdioTest) else None
-            result, channel = prog.run_raw(stdin=stdin, files=test_files, limits=limits, harness=harness)
+            trusted = {"script": test.script, "entry_point": test.entry_point} if isinstance(test, AssertTest) else None
+            result, channel = prog.run_raw(stdin=stdin, files=test_files, limits=limits, harness=harness,
+                                           test=trusted)
             passed, reason, diff = _judge(test, result, channel, nonce, options)
             report.results.append(TestResult(
                 index=index, passed=passed, status=result.status, reason=reason, wall_ms=round(result.wall_ms, 3),
@@ -168,11 +184,65 @@ def run_tests(language: str, source: str, tests: list[TestCase] | list[dict], op
     return report
 
 
+def _limits_before(deadline: float | None, limits: Limits) -> Limits | None:
+    """`limits` cut to what is left before `deadline`; None when nothing is left."""
+    if deadline is None:
+        return limits
+    remaining = deadline - time.monotonic()
+    if remaining <= 0.05:
+        return None
+    if remaining < limits.wall_time_s:
+        return limits.model_copy(update={"wall_time_s": remaining, "cpu_time_s": min(limits.cpu_time_s, remaining)})
+    return limits
+
+
+def _not_run(index: int) -> TestResult:
+    return TestResult(index=index, passed=False, status=ExecStatus.timeout, reason="not run: the overall deadline passed")
+
+
+def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]], options: RunOptions, box: Sandbox,
+                    deadline: float | None, files: dict[str, str] | None, report: TestReport) -> TestReport:
+    """Each test's code is built with the program and run once; see sandbox/testcode.py."""
+    shape = SHAPES.get(language)
+    if shape is None:
+        raise ValueError(f"test code is not supported for {language}")
+    for index, test in tests:
+        run_language, combined = shape.build(source, test.test_code)
+        with box.program(run_language, combined, files=files, limits=options.limits, deadline=deadline) as prog:
+            report.compile = prog.compile_result
+            if prog.compile_result is not None and not prog.compile_result.ok:
+                if len(tests) == 1:  # the program (with its tests) does not build: nothing ran
+                    report.status = prog.compile_result.status
+                    return report
+                report.results.append(TestResult(index=index, passed=False, status=prog.compile_result.status,
+                                                 reason="does not compile with this test code",
+                                                 stderr=clip(prog.compile_result.stderr, 500)))
+                continue
+            limits = _limits_before(deadline, options.limits)
+            if limits is None:
+                report.results.append(_not_run(index))
+                continue
+            token = secrets.token_hex(16)
+            result = prog.run(stdin=token + "\n", limits=limits)
+        passed = result.status is ExecStatus.ok and passed_marker(result.stdout, token)
+        reason = None if passed else (result.message or (
+            "the tests did not run to their end" if result.status is ExecStatus.ok else result.status.value))
+        report.results.append(TestResult(
+            index=index, passed=passed, status=result.status, reason=reason, wall_ms=round(result.wall_ms, 3),
+            cpu_ms=round(result.cpu_ms, 3), stderr=clip(result.stderr, 500) if (result.stderr and not passed) else None))
+        report.passed += passed
+        if result.status is ExecStatus.sandbox_error and len(report.results) == 1:
+            report.status = ExecStatus.sandbox_error
+        if not passed and options.stop_on_first_failure:
+            break
+    return report
+
+
 def _harness(test: Any, nonce: str) -> dict | None:
     if isinstance(test, CallTest):
         return {"mode": "call", "fn": test.fn, "args": json.dumps(test.args), "nonce": nonce}
-    if isinstance(test, AssertTest):
-        return {"mode": "assert", "script": test.script, "entry_point": test.entry_point, "nonce": nonce}
+    if isinstance(test, AssertTest):  # the script itself goes to the trusted test process only
+        return {"mode": "assert"}
     return None
 
 

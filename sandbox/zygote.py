@@ -29,6 +29,11 @@ import struct
 import sys
 import time
 
+try:  # the service side; sandbox/session.py inlines sandbox/harness.py in place of these four lines
+    from sandbox.harness import run_trusted_test, send_message, serve_program_calls
+except ImportError:  # run as source without the harness (sandbox/interpreter.py): no assert tests there
+    run_trusted_test = send_message = serve_program_calls = None
+
 # A frame: header (JSON length, number of blobs), the JSON of the message, then each blob as a
 # length and raw bytes. Program data (sources, files, stdin, outputs) travels as blobs, so a frame
 # is as long as the bytes it carries: JSON would make every byte >= 0x80 six bytes long.
@@ -120,7 +125,7 @@ CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 BUILD_SIZE_MB = 1024
-PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 4, 38, 47
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 4, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SYS_CAPSET = 126  # x86_64
 
@@ -269,10 +274,12 @@ def _child_python(job: dict, code, chan: int, stdio: tuple) -> None:
     out, err = stdio[1], stdio[2]
     harness = job.get("harness") or {"mode": "script"}
     nonce = harness.get("nonce", "")
-    module = types.ModuleType("__main__")
+    # Tests import the program: its `if __name__ == "__main__":` block does not run.
+    name = "__main__" if harness["mode"] == "script" else "solution"
+    module = types.ModuleType(name)
     module.__file__ = "/work/main.py"
     module.__builtins__ = __builtins__
-    sys.modules["__main__"] = module
+    sys.modules[name] = module
     exit_code = 0
 
     def finish(code: int) -> None:
@@ -285,8 +292,18 @@ def _child_python(job: dict, code, chan: int, stdio: tuple) -> None:
 
     write, dumps, loads = os.write, json.dumps, json.loads  # bound before the program can rebind them
 
-    def report(obj: dict) -> None:
-        write(chan, dumps(obj).encode("utf-8", "surrogatepass"))
+    if harness["mode"] == "assert":  # fd 3: the test's requests, fd 5: our answers (see sandbox/harness.py)
+        try:
+            exec(code, module.__dict__)
+        except BaseException as exc:
+            import traceback
+            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+            try:
+                send_message(5, {"failed": f"{type(exc).__name__}: {str(exc)[:500]}"})
+            finally:
+                finish(1)
+        serve_program_calls(module.__dict__, 3, 5)
+        finish(0)
 
     try:
         exec(code, module.__dict__)
@@ -302,12 +319,6 @@ def _child_python(job: dict, code, chan: int, stdio: tuple) -> None:
                 print(f"return value is not JSON-serialisable: {exc}", file=sys.stderr)
                 finish(1)
             write(chan, payload.encode("utf-8", "surrogatepass"))
-        elif harness["mode"] == "assert":
-            exec(compile(harness["script"], "test.py", "exec"), module.__dict__)
-            entry = harness.get("entry_point")
-            if entry:
-                module.__dict__["check"](module.__dict__[entry])
-            report({"done": nonce})
     except SystemExit as exc:
         if harness["mode"] != "script":
             print(f"the program exited (SystemExit {exc.code!r}) before the tests finished", file=sys.stderr)
@@ -343,6 +354,11 @@ def _run(job: dict, state: dict) -> dict:
     err_r, err_w = os.pipe()
     chan_r, chan_w = os.pipe()
     setup_r, setup_w = os.pipe()  # set-up failures only; closed before the program starts
+    trusted_test = job["kind"] == "python" and (job.get("harness") or {}).get("mode") == "assert"
+    if trusted_test:  # the program answers the test's calls on these; the verdict comes from the test
+        to_program_r, to_program_w = os.pipe()
+        from_program_r, from_program_w = os.pipe()
+        _hand_to_test_server(state, job, (to_program_w, from_program_r, chan_w))
     start = time.monotonic()
     _check(_libc.unshare(CLONE_NEWPID), "unshare pid")  # the next child is PID 1 of a new namespace
     try:
@@ -354,12 +370,17 @@ def _run(job: dict, state: dict) -> dict:
         _check(_libc.setns(state["own_pid_ns"], CLONE_NEWPID), "setns")
     else:
         try:
+            os.setsid()  # its own process group: kill(0, ...) in the run reaches only the run
             os.dup2(stdin_r, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
-            os.dup2(chan_w, 3)
+            if trusted_test:  # no channel: only the test process can write a verdict
+                os.dup2(to_program_r, 3)
+                os.dup2(from_program_w, 5)
+            else:
+                os.dup2(chan_w, 3)
             os.dup2(setup_w, 4)
-            os.closerange(5, 1 << 16)
+            os.closerange(6 if trusted_test else 5, 1 << 16)
             _set_up_child(job, state)
             os.close(4)
             if job["kind"] == "python":
@@ -374,7 +395,12 @@ def _run(job: dict, state: dict) -> dict:
         os._exit(0)
     for fd in (out_w, err_w, chan_w, setup_w) + ((stdin_r,) if stdin_w >= 0 else ()):
         os.close(fd)
+    if trusted_test:
+        for fd in (to_program_r, to_program_w, from_program_r, from_program_w):
+            os.close(fd)
     raw = _pump(pid, stdin_w, (out_r, err_r, chan_r, setup_r), stdin_data, job["limits"], start)
+    if trusted_test:  # before the next request is read, the test must be off the channel
+        _await_test_server(state)
     if job["kind"] == "exec" and raw["exit_code"] == 0 and raw["channel"][:1] == b"S" and raw["channel"][1:].isdigit():
         raw.update(signal=int(raw["channel"][1:]), exit_code=None, channel=b"")  # the init relays a signal death
     return raw
@@ -480,6 +506,109 @@ def _mount_build() -> None:
     _mount("tmpfs", "/build", "tmpfs", MS_NOSUID | MS_NODEV, f"size={BUILD_SIZE_MB}m,mode=0755")
     _mount("/build", "/prog", None, MS_BIND)
     _mount("none", "/prog", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+# ---------------------------------------------------------------------------------------------
+# The trusted test runner (assert tests; see sandbox/harness.py for what runs on each side).
+#
+# The test server is forked from the warm parent at start, before any test reaches the sandbox,
+# and it is the only process that reads a test: the service sends the test as its own frame right
+# after the run request, and the program parent, which reads the request, leaves that frame on
+# the control channel for the test server. So no program process, which is always forked from a
+# program parent, has ever had a test (or a freed copy of one) in its memory. Each test runs in
+# a fresh child of the test server: outside the program's PID namespace (the program cannot name
+# it), non-dumpable, without capabilities, under the run's limits.
+
+def _start_test_server(control_fd: int, state: dict) -> None:
+    import socket
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    pid = os.fork()
+    if pid == 0:
+        ours.close()
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        try:
+            _test_server_loop(control_fd, theirs, state)
+        finally:
+            os._exit(0)
+    theirs.close()
+    state["test_server"] = ours
+
+
+def _hand_to_test_server(state: dict, job: dict, fds: tuple[int, int, int]) -> None:
+    """Ask the test server to read the next frame (the test) and run it against these pipes."""
+    import socket
+
+    socket.send_fds(state["test_server"], [json.dumps({"limits": job["limits"]}).encode()], list(fds))
+
+
+def _await_test_server(state: dict) -> None:
+    """Check that the test server took the test off the control channel (it says so before it
+    starts the test, so this does not wait in practice); if not, the channel is out of step:
+    leave, and the service restarts the sandbox."""
+    sock = state["test_server"]
+    ready, _, _ = select.select([sock], [], [], 30.0)
+    if not ready or sock.recv(1) != b"k":
+        os._exit(70)
+
+
+def _test_server_loop(control_fd: int, sock, state: dict) -> None:
+    import socket
+
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
+        except OSError:
+            return
+        if not message or len(fds) != 3:
+            return
+        job = json.loads(message)
+        try:
+            test = recv_frame(control_fd)
+        except Exception:
+            return  # the program parent sees no acknowledgement and restarts the sandbox
+        sock.sendall(b"k")
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _trusted_test_child(test, fds, job["limits"], state)
+        for fd in fds:
+            os.close(fd)
+        del test
+        _wait_or_kill(pid, float(job["limits"]["wall_time_s"]) + 1.0)
+
+
+def _trusted_test_child(test: dict, fds: list[int], limits: dict, state: dict) -> None:
+    verdict = {"passed": False, "reason": "the test harness failed"}
+    try:
+        import fcntl
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]  # out of the way of 3..5 first
+        for target, fd in zip((3, 4, 5), high):
+            os.dup2(fd, target)
+        null = os.open("/dev/null", os.O_RDWR)
+        for target in (0, 1, 2):  # what the test prints goes nowhere
+            os.dup2(null, target)
+        os.closerange(6, 1 << 16)
+        _apply_rlimits(limits, state["hard_limits"])
+        _drop_all_capabilities()
+        verdict = run_trusted_test(test["script"], test.get("entry_point"), 3, 4)
+    except BaseException as exc:
+        verdict = {"passed": False, "reason": f"the test harness failed: {type(exc).__name__}: {exc}"}
+    finally:
+        try:
+            os.write(5, json.dumps(verdict).encode("utf-8", "surrogatepass"))
+        finally:
+            os._exit(0)
+
+
+def _wait_or_kill(pid: int, timeout_s: float) -> None:
+    pidfd = os.pidfd_open(pid)
+    try:
+        if not select.select([pidfd], [], [], timeout_s)[0]:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(pidfd)
+    os.waitpid(pid, 0)
 
 
 def _wipe_build() -> None:
@@ -622,6 +751,7 @@ def serve(control_fd: int) -> None:
     import gc
     gc.collect()
     gc.freeze()
+    _start_test_server(control_fd, state)
     send_frame(control_fd, {"ready": True, "python": sys.version.split()[0]})
     _serve_loop(control_fd, state)
 

@@ -27,10 +27,13 @@ class Service:
     @classmethod
     def embedded(cls, settings: Settings, registry: Registry | None = None) -> Service:
         """The single-host default: a local process pool running `registry`, an in-memory cache."""
+        isolated = registry is None or registry is default_registry()
         registry = registry or default_registry()
         # Runtime registrations persist in the store; every worker applies them from there too.
+        # Admission runs in a child process that rebuilds the default registry, cut off at a deadline.
         store_path = settings.verifier_store or default_store_path()
-        custom = RuntimeVerifiers(registry, FileStore(store_path))
+        custom = RuntimeVerifiers(registry, FileStore(store_path),
+                                  admission_timeout_s=settings.admission_timeout_s if isolated else None)
         custom.sync()
         pool = ProcessPool(settings.workers, memory_limit_mb=settings.worker_memory_mb, registry=registry,
                            max_pending=settings.max_pending_items, verifier_store=str(store_path))

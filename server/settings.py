@@ -32,12 +32,13 @@ class Settings(BaseSettings):
     admin_keys_file: Path | None = Field(None, description="file with one admin token per line")
     verifier_store: Path | None = Field(None, description="file holding runtime-registered verifiers "
                                                           "(default: ~/.local/share/referee/verifiers.json)")
+    admission_timeout_s: float = Field(120.0, gt=0, description="the most one verifier registration may take")
     # Multi-turn sessions over the Open Reward Standard (/v1/ors)
     ors_config: Path | None = Field(None, description="TOML file of ORS environment options and task files")
     ors_task_files: str = Field("", description="task files served as ORS environments: NAME=PATH[,NAME=PATH]")
     ors_session_idle_s: float = Field(900.0, gt=0, description="an ORS session expires after this long without a request")
     ors_max_sessions: int = Field(4096, ge=1, description="live ORS sessions per server process; more get HTTP 429")
-    ors_max_interpreters: int = Field(32, ge=1, description="live run_python interpreters per server process")
+    ors_max_interpreters: int = Field(64, ge=1, description="live run_python interpreters per server process")
     ors_python_wall_s: float = Field(10.0, gt=0, le=300, description="wall-clock limit of one run_python call")
     ors_ping_interval_s: float = Field(10.0, gt=0, description="SSE keep-alive comment interval during tool calls")
 

@@ -89,3 +89,16 @@ def demo_plugin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def server(demo_plugin: None) -> Iterator[str]:
     with running_server("--workers", "2", "--timeout", "5") as url:
         yield url
+
+
+TRAINER_CODE = Path(sys.prefix) / "trainer-code"  # OpenRLHF and verl, installed without deps (Makefile)
+
+
+@pytest.fixture(scope="session")
+def trainer_code() -> Path:
+    """Put the trainers' own packages (installed --no-deps into the venv's trainer-code) on sys.path."""
+    if not (TRAINER_CODE / "openrlhf").is_dir():
+        pytest.fail(f"{TRAINER_CODE} lacks the trainers' code: run `make .venv/.installed-test`")
+    if str(TRAINER_CODE) not in sys.path:
+        sys.path.append(str(TRAINER_CODE))
+    return TRAINER_CODE

@@ -1,6 +1,6 @@
 """Shared helpers for the math tests: the labelled corpora and how each labeller is run on them.
 
-`mathverify_cases.jsonl`: the Math-Verify test suite's cases (one upstream label corrected, noted).
+`mathverify_cases.jsonl`: the Math-Verify test suite's cases (six upstream labels corrected, each noted).
 `math_hard_cases.jsonl`: our own cases built from Math-Verify's known failure modes, answer formats,
 exactness traps and gaming attempts; bare LaTeX golds there are given to Math-Verify in `$...$`.
 """

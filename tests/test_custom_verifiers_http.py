@@ -72,7 +72,7 @@ def store(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def url(store):
     env = {"REFEREE_VERIFIER_STORE": str(store), "REFEREE_ADMIN_KEYS": ADMIN, "REFEREE_API_KEYS": SCORER,
-           "REFEREE_TEST_SECRET": SECRET}
+           "REFEREE_TEST_SECRET": SECRET, "REFEREE_ADMISSION_TIMEOUT_S": "15"}
     with running_server("--workers", "2", "--timeout", "8", env=env) as base:
         yield base
 
@@ -188,6 +188,18 @@ def test_a_nondeterministic_or_broken_definition_is_refused_at_its_stage(admin):
     assert _register(admin, nested).json()["report"]["failed_stage"] == "compile"
 
 
+def test_an_admission_that_hangs_a_built_in_is_cut_off_at_its_deadline(admin, scorer):
+    # A catastrophic regex as a golden reference: the built-in regex verifier never finishes.
+    spec = _spec("t:backtracking", kind="preset", base="regex", params={"mode": "search"})
+    spec["accept"] = [{"completion": "aab", "reference": "(a+)+b"}]
+    spec["reject"] = [{"completion": "a" * 40 + "!", "reference": "(a+)+b"}]
+    response = _register(admin, spec)
+    assert response.status_code == 422, response.text
+    report = response.json()["report"]
+    assert report["failed_stage"] == "golden" and "deadline of 15 s" in report["message"]
+    assert _verify(scorer, [{"verifier": "exact", "completion": "a", "reference": "a"}])[0]["reward"] == 1.0
+
+
 def test_the_probe_finds_a_lax_verifier_gameable(admin, scorer):
     lax = _spec("t:lax", kind="python", source=LAX)
     lax["reject"] = [{"completion": "I do not know", "reference": "42"}]
@@ -216,13 +228,14 @@ def test_the_probe_on_built_ins(scorer):
     assert scorer.post("/v1/verifiers/nope/probe").status_code == 404
 
 
-def test_listing_shows_runtime_verifiers_with_hash_and_report(scorer):
+def test_listing_shows_runtime_verifiers_with_hash_and_report(admin, scorer):
+    assert _register(admin, _spec("t:listed", kind="python", source=EQUALS)).status_code == 201
     listed = {v["spec"]: v for v in scorer.get("/v1/verifiers").json()["verifiers"]}
-    runtime = listed["t:equals@1"]["runtime"]
+    runtime = listed["t:listed@1"]["runtime"]
     assert runtime["kind"] == "python" and runtime["source_hash"].startswith("sha256:")
     assert runtime["admission"]["admitted"] is True
-    assert "runtime" not in listed["math@1"]
-    assert listed["t:equals@1"]["params_schema"]["type"] == "object"
+    assert not any("runtime" in v for spec, v in listed.items() if spec.startswith("math@"))
+    assert listed["t:listed@1"]["params_schema"]["type"] == "object"
 
 
 def test_versions_are_immutable_and_a_retired_version_is_refused(admin, scorer):
@@ -240,7 +253,7 @@ def test_versions_are_immutable_and_a_retired_version_is_refused(admin, scorer):
     verdict = _verify(scorer, [{"verifier": "t:versions", "completion": "42", "reference": "42"}])[0]
     assert (verdict["status"], verdict["verifier"]) == ("ok", "t:versions@2")
     assert admin.delete("/v1/verifiers/t:versions@1").status_code == 409
-    assert admin.delete("/v1/verifiers/math@1").status_code == 404
+    assert admin.delete("/v1/verifiers/exact@1").status_code == 404  # built-ins are not runtime verifiers
     retired = scorer.get("/v1/verifiers").json()["retired"]
     assert [r["spec"] for r in retired] == ["t:versions@1"]
 

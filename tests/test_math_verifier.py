@@ -197,7 +197,7 @@ def test_batch_matches_single_items():
     batch = verify_batch(completions, references)
     single = [verifiers.verify("math", completion=c, reference=r) for c, r in CASES]
     assert [v.reward for v in batch] == [v.reward for v in single]
-    assert all(v.verifier == "math@1" for v in batch)
+    assert all(v.verifier == "math@2" for v in batch)
 
 
 def test_several_different_boxes_can_be_rejected_as_hedging():

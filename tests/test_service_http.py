@@ -9,7 +9,7 @@ import httpx
 import orjson
 import pytest
 
-from server.client import AsyncRefereeClient, RefereeClient, RefereeError
+from referee_client import AsyncRefereeClient, RefereeClient, RefereeError
 from tests.conftest import running_server
 
 
@@ -32,7 +32,7 @@ def test_batch_is_scored_in_order_with_ids(server):
     assert [v["id"] for v in verdicts] == ["a", "b", "c", "d", "e", 7]
     assert [v["reward"] for v in verdicts] == [1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
     assert all(v["status"] == "ok" for v in verdicts)
-    assert verdicts[1]["verifier"] == "choice@1" and verdicts[1]["details"]["source"] == "marker"
+    assert verdicts[1]["verifier"] == "choice@2" and verdicts[1]["details"]["source"] == "marker"
 
 
 def test_composite_reports_components(server):

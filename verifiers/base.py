@@ -86,6 +86,23 @@ class Verifier(ABC):
     async def averify(self, completion: str, reference: Any, params: Any, ctx: Context) -> Verdict:
         return self.verify(completion, reference, params, ctx)
 
+    def vote(self, completions: list[str], params: Any, ctx: Context) -> Verdict:
+        """Majority answer of a group (`details.answer`), for `reference_from_group: "majority"`."""
+        raise NotImplementedError(f"{self.spec} cannot take its reference from a group vote")
+
+    def split(self, reference: Any, params: Any, registry: "Registry") -> list[Any] | None:
+        """A verifier built from other verifiers' verdicts (`composite`) lists the part calls
+        that must run elsewhere (async parts on the event loop); the scorer runs them and calls
+        `combine`. None (the default): the verifier runs whole."""
+        return None
+
+    def combine(self, params: Any, verdicts: list[Verdict]) -> Verdict:
+        raise NotImplementedError(f"{self.spec} has no parts to combine")
+
+    @property
+    def can_vote(self) -> bool:
+        return type(self).vote is not Verifier.vote
+
 
 VerifyFn = Callable[[str, Any, Any, Context], Verdict]
 

@@ -27,31 +27,62 @@ _MARKERS = [
     r"(?i:(?:option|choice)\s+)[\(\[]?([A-Z])[\)\]]?(?i:\s+is\s+(?:the\s+)?(?:correct|right|answer))",
 ]
 _PARENTHESISED = r"[\(\[]([A-Z])[\)\]]"
+# A further letter joined to a stated one: "(B) or (C)", "B and C", "B, C", "B/C".
+_JOINED = re.compile(r"\s*(?:,|/|&|\+|(?i:\s(?:or|and|and/or|plus)\s))\s*(?i:option\s*|choice\s*)?[\(\[]?\*{0,2}([A-Z])\b")
+_LETTER_TOKEN = re.compile(r"(?<![A-Za-z\\])([A-Za-z])(?![A-Za-z])")
+_CONNECTIVES = re.compile(r"(?i:\\text\s*\{\s*(?:or|and)\s*\}|\b(?:or|and|option|choice)\b)")
+
+
+def _letters_in(answer: str, valid: set[str]) -> list[str]:
+    """Letters in a short final answer (`\\boxed{B}`, `B or C`, `(B), (C)`); [] if it has other words."""
+    cleaned = _CONNECTIVES.sub(" ", answer.replace(r"\text", " ").replace(r"\mathrm", " "))
+    letters = [m.group(1).upper() for m in _LETTER_TOKEN.finditer(cleaned)]
+    rest = _LETTER_TOKEN.sub(" ", cleaned).strip(" \t\n()[]{}.,;:/&+*$")
+    if rest or not letters or not all(letter in valid for letter in letters):
+        return []
+    return letters
+
+
+def _with_joined(text: str, match: re.Match, valid: set[str]) -> list[str]:
+    """The stated letter and every letter joined to it right after ("(B) or (C)")."""
+    found, pos = [match.group(1).upper()], match.end()
+    while text[pos:pos + 1] in (")", "]", "*") and pos < len(text):
+        pos += 1
+    while (joined := _JOINED.match(text, pos)) is not None and joined.group(1).upper() in valid:
+        found.append(joined.group(1).upper())
+        pos = joined.end()
+        while text[pos:pos + 1] in (")", "]", "*") and pos < len(text):
+            pos += 1
+    return found
 
 
 def extract_choice(text: str, letters: str) -> tuple[str | None, str, list[str]]:
-    """(letter, where it came from, every distinct candidate seen at that level)."""
+    """(letter, where it came from, every distinct candidate seen at that level).
+
+    Several different letters at the deciding level (however joined: "(B) or (C)", `\\boxed{B, C}`)
+    are all candidates, so the caller can refuse the hedge."""
     valid = set(letters.upper())
-    boxed = [b.strip().strip("()[]{}. ").replace(r"\text", "").strip("{} ") for b in boxed_contents(text)]
-    boxed = [b.upper() for b in boxed if len(b) == 1 and b.upper() in valid]
-    if boxed:
-        return boxed[-1], "boxed", sorted(set(boxed))
-    for source, patterns in (("marker", _MARKERS), ("parenthesised", [_PARENTHESISED])):
-        found: list[str] = []
-        for pattern in patterns:
-            found += [m.group(1) for m in re.finditer(pattern, text)]
-        found = [f.upper() for f in found if f.upper() in valid]
-        if found:
-            return found[-1], source, sorted(set(found))
-    bare = text.strip().strip(".*():[] ").upper()
-    if len(bare) == 1 and bare in valid:
-        return bare, "whole", [bare]
+    boxed = [_letters_in(b, valid) for b in boxed_contents(text)]
+    boxed = [found for found in boxed if found]
+    if boxed:  # every box counts: "\\boxed{A} ... \\boxed{C}" is a hedge too
+        return boxed[-1][-1], "boxed", sorted({letter for found in boxed for letter in found})
+    markers = sorted((m for pattern in _MARKERS for m in re.finditer(pattern, text) if m.group(1).upper() in valid),
+                     key=lambda m: m.start())
+    if markers:  # every stated answer counts: "Answer: A. Or maybe the answer is C." is a hedge
+        stated = [letter for m in markers for letter in _with_joined(text, m, valid)]
+        return _with_joined(text, markers[-1], valid)[0], "marker", sorted(set(stated))
+    named = [m.group(1).upper() for m in re.finditer(_PARENTHESISED, text) if m.group(1).upper() in valid]
+    if named:
+        return named[-1], "parenthesised", sorted(set(named))
+    bare = _letters_in(text.strip(), valid) if len(text) <= 200 else []
+    if bare:
+        return bare[-1], "whole", sorted(set(bare))
     return None, "none", []
 
 
 class ChoiceVerifier(Verifier):
     name = "choice"
-    version = 1
+    version = 2
     description = "Multiple-choice letter: from \\boxed{B}, 'Answer: B', 'the correct option is B', '(B)'."
     Params = ChoiceParams
 
@@ -69,6 +100,6 @@ class ChoiceVerifier(Verifier):
         details = {"extracted": letter, "source": source, "candidates": candidates}
         if letter is None:
             return Verdict.failed(Status.wrong_format, "no option letter found", details=details)
-        if len(candidates) > 1:  # hedging: several different final answers earn nothing
+        if len(candidates) > 1:  # hedging: several different final answers earn nothing, however phrased
             return Verdict.scored(0.0, message="several different options given", details=details)
         return Verdict.scored(1.0 if letter in reference else 0.0, details=details)

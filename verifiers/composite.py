@@ -6,16 +6,19 @@ invalid input) makes the whole verdict carry that status: a partial sum would be
 
 from __future__ import annotations
 
-import asyncio
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from verifiers.asyncbridge import run_blocking
 from verifiers.base import Context, Verifier
 from verifiers.contract import Status, Verdict
+from verifiers.registry import Registry, UnknownVerifierError
+from verifiers.runtime.finalize import finalize
 
 _NOT_JUDGED = (Status.timeout, Status.error, Status.invalid_input)
-_MISSING = object()
 
 
 class Part(BaseModel):
@@ -47,6 +50,10 @@ class CompositeParams(BaseModel):
 
 
 class CompositeVerifier(Verifier):
+    """Runs whole inside a worker when every part is sync. With an async part (judge, grm), the
+    scorer runs the parts where they belong (`split`): sync parts in the workers, async parts on
+    the server's event loop with its one judge/GRM budget, then `combine`s their verdicts."""
+
     name = "composite"
     version = 1
     description = "Weighted sum of other verifiers; each part's reward is reported in components."
@@ -58,13 +65,36 @@ class CompositeVerifier(Verifier):
         return reference if part.use_item_reference else None
 
     def check_reference(self, reference: Any, params: CompositeParams) -> Any:
-        # Resolving parts here is impossible without the registry; it happens in verify (fast).
+        # Resolving parts here is impossible without the registry; it happens in plan (fast).
         return reference
 
-    def verify(self, completion: str, reference: Any, params: CompositeParams, ctx: Context) -> Verdict:
-        total, components, parts = 0.0, {}, {}
+    def plan(self, reference: Any, params: CompositeParams, registry: Registry) -> list[PartCall | Verdict]:
+        """Each part as a call of its own verifier, or the `invalid_input` verdict saying why not."""
+        calls: list[PartCall | Verdict] = []
         for part in params.parts:
-            verdict = self._run_part(part, completion, reference, ctx)
+            try:
+                verifier = registry.resolve(part.verifier)
+                if isinstance(verifier, CompositeVerifier):
+                    raise ValueError("composites cannot nest")
+                part_params = verifier.parse_params(part.params)
+                ref = verifier.check_reference(self._part_reference(part, reference), part_params)
+            except (UnknownVerifierError, ValueError, TypeError) as exc:  # ValidationError is a ValueError
+                calls.append(Verdict.failed(Status.invalid_input, str(exc), verifier=part.verifier))
+                continue
+            except Exception as exc:  # a part's check_reference crashed
+                calls.append(Verdict.failed(Status.error, f"{part.verifier}: {type(exc).__name__}: {exc}"))
+                continue
+            calls.append(PartCall(verifier=verifier, params=part_params, raw_params=part.params, reference=ref))
+        return calls
+
+    def split(self, reference: Any, params: CompositeParams, registry: Registry) -> list[PartCall | Verdict] | None:
+        """The plan when some part must run elsewhere (async), else None: run whole in a worker."""
+        calls = self.plan(reference, params, registry)
+        return calls if any(isinstance(c, PartCall) and c.verifier.is_async for c in calls) else None
+
+    def combine(self, params: CompositeParams, verdicts: list[Verdict]) -> Verdict:
+        total, components, parts = 0.0, {}, {}
+        for part, verdict in zip(params.parts, verdicts):
             parts[part.component] = {"verifier": verdict.verifier, "status": verdict.status.value,
                                      "reward": verdict.reward, "message": verdict.message}
             if verdict.status in _NOT_JUDGED:
@@ -74,20 +104,24 @@ class CompositeVerifier(Verifier):
             total += part.weight * verdict.reward
         return Verdict.scored(total, components=components, details={"parts": parts})
 
-    def _run_part(self, part: Part, completion: str, reference: Any, ctx: Context) -> Verdict:
-        from verifiers.registry import UnknownVerifierError
+    def verify(self, completion: str, reference: Any, params: CompositeParams, ctx: Context) -> Verdict:
+        verdicts: list[Verdict] = []
+        for call in self.plan(reference, params, ctx.registry):
+            if isinstance(call, Verdict):
+                verdicts.append(call)
+                continue
+            started = time.perf_counter()
+            if call.verifier.is_async:  # in-process library use only: the scorer splits such composites
+                result: object = run_blocking(lambda: call.verifier.averify(completion, call.reference, call.params, ctx))
+            else:
+                result = call.verifier.verify(completion, call.reference, call.params, ctx)
+            verdicts.append(finalize(result, call.verifier.spec, (time.perf_counter() - started) * 1000))
+        return self.combine(params, verdicts)
 
-        try:
-            verifier = ctx.registry.resolve(part.verifier)
-            if isinstance(verifier, CompositeVerifier):
-                return Verdict.failed(Status.invalid_input, "composites cannot nest")
-            params = verifier.parse_params(part.params)
-            ref = verifier.check_reference(self._part_reference(part, reference), params)
-        except (UnknownVerifierError, ValueError, TypeError) as exc:
-            return Verdict.failed(Status.invalid_input, str(exc))
-        if verifier.is_async:
-            result = asyncio.run(verifier.averify(completion, ref, params, ctx))
-        else:
-            result = verifier.verify(completion, ref, params, ctx)
-        result.verifier = result.verifier or verifier.spec
-        return result
+
+@dataclass
+class PartCall:
+    verifier: Verifier
+    params: BaseModel
+    raw_params: dict[str, Any]
+    reference: Any

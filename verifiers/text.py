@@ -8,6 +8,7 @@ import unicodedata
 
 _THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
 _PUNCT_TABLE = str.maketrans("", "", string.punctuation)
+_BRACE = re.compile(r"[{}]")
 
 
 def after_reasoning(text: str) -> str:
@@ -19,31 +20,22 @@ def after_reasoning(text: str) -> str:
 
 
 def boxed_contents(text: str, commands: tuple[str, ...] = ("boxed", "fbox")) -> list[str]:
-    r"""The contents of every `\boxed{...}` / `\fbox{...}` in order, with nested braces balanced.
+    r"""The contents of every closed `\boxed{...}` / `\fbox{...}` in order, nested braces balanced.
 
-    Linear in the text: every brace is matched in one pass, so thousands of unclosed `\boxed{`
-    cost no more than one (scanning onward from each opening would be quadratic).
-    """
-    opens = [m.end() - 1 for m in re.finditer(r"\\(?:" + "|".join(commands) + r")\s*\{", text)]
-    if not opens:
+    Braces are matched in one pass, so the cost is linear in the text, however many boxes are
+    left open."""
+    pattern = re.compile(r"\\(?:" + "|".join(commands) + r")\s*\{")
+    starts = [match.end() for match in pattern.finditer(text)]
+    if not starts:
         return []
-    closing = matching_braces(text)
-    return [text[start + 1:closing[start]] for start in opens if start in closing]
-
-
-_BRACE = re.compile(r"[{}]")
-
-
-def matching_braces(text: str) -> dict[int, int]:
-    """Position of each `{` that is closed -> position of the `}` that closes it (one pass)."""
+    closing: dict[int, int] = {}  # index after an opening brace -> index of its closing brace
     stack: list[int] = []
-    pairs: dict[int, int] = {}
-    for match in _BRACE.finditer(text):
+    for match in _BRACE.finditer(text, starts[0] - 1):
         if match.group() == "{":
-            stack.append(match.start())
+            stack.append(match.end())
         elif stack:
-            pairs[stack.pop()] = match.start()
-    return pairs
+            closing[stack.pop()] = match.start()
+    return [text[start:closing[start]] for start in starts if start in closing]
 
 
 def normalise(text: str, *, case_sensitive: bool = False, whitespace: str = "collapse", punctuation: bool = True) -> str:

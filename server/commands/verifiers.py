@@ -73,7 +73,7 @@ def run_rm(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     if args.url:
-        from server.client import RefereeClient
+        from referee_client import RefereeClient
 
         with RefereeClient(args.url, api_key=args.api_key) as client:
             described = client.verifiers()

@@ -46,10 +46,13 @@ def run(args: argparse.Namespace) -> int:
     items = _read_items(args.input)
     progress = tqdm(total=len(items), unit="item", disable=args.quiet, file=sys.stderr)
     if args.url:
-        from server.client import RefereeClient
+        from referee_client import RefereeClient
+
+        from verifiers.contract import Verdict
 
         with RefereeClient(args.url, api_key=args.api_key, batch_size=args.batch_size) as client:
-            verdicts = client.verify(items, timeout_s=args.timeout, on_progress=progress.update)
+            answered = client.verify(items, timeout_s=args.timeout, on_progress=progress.update)
+        verdicts = [Verdict.model_validate(v.to_dict()) for v in answered]
     else:
         from pydantic import ValidationError
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from envs import GenerationBudgetExceeded
@@ -82,7 +82,7 @@ def json_response(data: Any, status: int = 200) -> Response:
 async def parse(request: Request, model: type[M]) -> M:
     body = await read_body(request, service_of(request).max_body_bytes)
     try:
-        return TypeAdapter(model).validate_json(body or b"{}")
+        return model.model_validate_json(body or b"{}")
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err.get("loc", ())) or "body"
@@ -324,6 +324,9 @@ async def call(request: Request, env_name: str | None = None) -> Response:
         task_id = body.task_id or uuid.uuid4().hex
         task = asyncio.ensure_future(_run_tool(service, session, episode, body))
         session.remember_call(task_id, task)
+    whole = await sse.quick_result(task_id, task)
+    if whole is not None:  # most calls: one plain response, no streaming machinery
+        return Response(whole, media_type="text/event-stream", headers=sse.HEADERS)
     return StreamingResponse(sse.task_stream(task_id, task, service.ping_interval_s),
                              media_type="text/event-stream", headers=sse.HEADERS)
 

@@ -88,7 +88,7 @@ class Tombstone:
 class Tombstones:
     """Closed session ids (bounded, oldest forgotten first), with their final episode summary."""
 
-    def __init__(self, size: int = 100_000):
+    def __init__(self, size: int = 10_000):
         self.size = size
         self._items: OrderedDict[str, Tombstone] = OrderedDict()
 

@@ -20,16 +20,19 @@ def event(name: str, data: str) -> bytes:
 
 
 def chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
-    """`text` in pieces of at most `size` characters. No piece starts with whitespace: clients
-    strip the leading whitespace of a data line."""
+    """`text` in pieces of at most `size` characters. A piece does not start with whitespace where
+    a cut up to 256 characters earlier avoids it: clients strip a data line's leading whitespace."""
     pieces: list[str] = []
     start = 0
     while start < len(text):
         end = min(start + size, len(text))
-        while end < len(text) and end > start + 1 and text[end].isspace():
-            end -= 1
-        pieces.append(text[start:end])
-        start = end
+        cut = end
+        while cut < len(text) and cut > max(start + 1, end - 256) and text[cut].isspace():
+            cut -= 1
+        if cut < len(text) and text[cut].isspace():
+            cut = end  # a longer run of whitespace: no better place to cut
+        pieces.append(text[start:cut])
+        start = cut
     return pieces or [""]
 
 
@@ -41,12 +44,16 @@ def result_events(result: str) -> list[bytes]:
 QUICK_S = 0.02  # a call done this soon is answered in one write: id and result together
 
 
-async def task_stream(task_id: str, task: asyncio.Future, ping_interval_s: float) -> AsyncIterator[bytes]:
-    """The events of one tool call: its id, pings while it runs, then its result (a JSON string)."""
+async def quick_result(task_id: str, task: asyncio.Future) -> bytes | None:
+    """The whole stream of a call that succeeds within QUICK_S, else None (then stream it)."""
     await asyncio.wait({task}, timeout=QUICK_S)
     if task.done() and not task.cancelled() and task.exception() is None:
-        yield b"".join([event("task_id", task_id), *result_events(task.result())])
-        return
+        return b"".join([event("task_id", task_id), *result_events(task.result())])
+    return None
+
+
+async def task_stream(task_id: str, task: asyncio.Future, ping_interval_s: float) -> AsyncIterator[bytes]:
+    """The events of one tool call: its id, pings while it runs, then its result (a JSON string)."""
     yield event("task_id", task_id)
     while not task.done():
         try:

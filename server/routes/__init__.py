@@ -9,4 +9,8 @@ ROUTE_MODULES = [
     "sandbox",
     "verify",
     "envs",
+    "compat_openrlhf",
+    "compat_slime",
+    "compat_nemo_gym",
+    "compat_sandbox_fusion",
 ]

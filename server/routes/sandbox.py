@@ -97,6 +97,21 @@ def _execute(pool: SandboxPool, body: SandboxRunRequest, deadline: float) -> San
         return SandboxRunResponse(**result.model_dump(), compile=compiled)
 
 
+async def run_in_sandbox(body: SandboxRunRequest, request: Request) -> SandboxRunResponse:
+    """Run a validated request on this app's sandbox pool: the one path for every program the
+    service runs on request (`POST /v1/sandbox/run`, and SandboxFusion's run_code in compat).
+    The caller waits for a fair share of the slots; past the wait deadline it is a 429."""
+    pool, slots = _pool(request)
+    if body.limits.wall_time_s > service_of(request).settings.max_timeout_s:
+        raise HTTPException(422, "limits.wall_time_s is over the server's max_timeout_s")
+    try:
+        async with slots.slot(caller_of(request), expected_s=body.limits.wall_time_s):
+            deadline = time.monotonic() + body.limits.wall_time_s
+            return await run_in_threadpool(_execute, pool, body, deadline)
+    except SlotsBusy as exc:
+        raise _too_many(exc) from None
+
+
 @router.post(
     "/v1/sandbox/run",
     response_model=SandboxRunResponse,
@@ -107,21 +122,13 @@ async def run_program(request: Request) -> Any:
     """Compile (if needed) and run once; compile and run together keep within `limits`' wall and
     CPU time. The status says how it ended: ok, runtime_error, timeout, memory_limit, output_limit,
     compile_error or sandbox_error; HTTP errors are for bad requests (4xx) and a full pool (429)."""
-    pool, slots = _pool(request)
-    settings = service_of(request).settings
+    _, slots = _pool(request)
     try:
-        slots.check_room()
+        slots.check_room()  # before reading a body that may be large
     except SlotsBusy as exc:
         raise _too_many(exc) from None
-    body = parse_request(await read_body(request, settings.max_body_bytes), _run_adapter)
-    if body.limits.wall_time_s > settings.max_timeout_s:
-        raise HTTPException(422, "limits.wall_time_s is over the server's max_timeout_s")
-    try:
-        async with slots.slot(caller_of(request), expected_s=body.limits.wall_time_s):
-            deadline = time.monotonic() + body.limits.wall_time_s
-            return await run_in_threadpool(_execute, pool, body, deadline)
-    except SlotsBusy as exc:
-        raise _too_many(exc) from None
+    body = parse_request(await read_body(request, service_of(request).settings.max_body_bytes), _run_adapter)
+    return await run_in_sandbox(body, request)
 
 
 def _too_many(exc: SlotsBusy) -> HTTPException:

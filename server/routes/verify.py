@@ -8,7 +8,9 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from verifiers.contract import Item, Status, Verdict
-from verifiers.runtime import Overloaded
+from verifiers.runtime import Overloaded, finalize
+from verifiers.runtime.groups import GroupStats, group_stats
+from verifiers.runtime.scorer import Pacer
 from verifiers.validation import first_error
 from server.openapi import error_responses, json_body
 from server.routes.deps import StrictJSONRoute, parse_json, read_body, service_of
@@ -23,11 +25,19 @@ class VerifyRequest(BaseModel):
 
 class VerifyResponse(BaseModel):
     verdicts: list[Verdict]
+    groups: dict[str, GroupStats] = Field(
+        default_factory=dict, description="statistics per `group` key of the items (absent keys: no groups)")
 
+
+# Bodies up to this size are validated in one pass (fastest); larger ones
+# item by item in slices, handing the event loop back between slices.
+ONE_PASS_MAX_BYTES = 512 * 1024
+RESPONSE_SLICE = 1024
 
 _item_adapter = TypeAdapter(Item)
 _request_adapter = TypeAdapter(VerifyRequest)
-_response_adapter = TypeAdapter(VerifyResponse)
+_verdicts_adapter = TypeAdapter(list[Verdict])
+_groups_adapter = TypeAdapter(dict[str, GroupStats])
 
 
 def _placeholder_item(raw: Any) -> Item:
@@ -40,24 +50,44 @@ def _describe(exc: ValidationError) -> str:
     return f"invalid item: {first_error(exc)}"
 
 
-def _parse_item_by_item(body: Any) -> tuple[list[Item], dict[int, Verdict], float | None]:
-    """The slow path, for requests with some bad items: each bad one gets its own verdict."""
+async def _parse_item_by_item(body: Any, max_items: int) -> tuple[list[Item], dict[int, Verdict], float | None]:
+    """Large requests, and requests with bad items: each bad item gets its own verdict."""
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         raise HTTPException(422, 'body must be a JSON object {"items": [...], "timeout_s": optional number}')
+    _check_count(len(body["items"]), max_items)
     timeout_s = body.get("timeout_s")
     if timeout_s is not None and (isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float))
                                   or timeout_s <= 0):
         raise HTTPException(422, "timeout_s must be a positive number of seconds")
     items: list[Item] = []
     rejected: dict[int, Verdict] = {}
+    pacer = Pacer()
     for index, raw in enumerate(body["items"]):
         try:
             items.append(_item_adapter.validate_python(raw))
         except ValidationError as exc:
             placeholder = _placeholder_item(raw)
-            rejected[index] = Verdict.failed(Status.invalid_input, _describe(exc), id=placeholder.id)
+            rejected[index] = finalize(Verdict.failed(Status.invalid_input, _describe(exc)), None, 0.0)
+            rejected[index].id = placeholder.id
             items.append(placeholder)
+        await pacer.tick()
     return items, rejected, timeout_s
+
+
+def _check_count(count: int, max_items: int) -> None:
+    if count > max_items:
+        raise HTTPException(413, f"{count} items is over the limit max_items_per_request={max_items}; split the batch")
+
+
+async def _dump(verdicts: list[Verdict], groups: dict[str, GroupStats]) -> bytes:
+    """The response JSON, written in slices so a large one never holds the event loop long."""
+    pacer = Pacer()
+    parts: list[bytes] = []
+    for start in range(0, len(verdicts), RESPONSE_SLICE):
+        parts.append(_verdicts_adapter.dump_json(verdicts[start:start + RESPONSE_SLICE])[1:-1])
+        await pacer.tick()
+    tail = b'],"groups":' + _groups_adapter.dump_json(groups) + b"}" if groups else b"]}"
+    return b'{"verdicts":[' + b",".join(p for p in parts if p) + tail
 
 
 @router.post(
@@ -73,15 +103,19 @@ async def verify(request: Request) -> Response:
     if not service.executor.ready():
         raise HTTPException(503, "no verifier workers are ready yet", headers={"retry-after": "1"})
     body = await read_body(request, settings.max_body_bytes)
-    data = parse_json(body)  # strict: NaN and Infinity are a 422 (and orjson + validate_python is the faster pair)
-    try:  # the common case: a valid request
-        parsed = _request_adapter.validate_python(data)
+    data = parse_json(body)  # strict: NaN and Infinity are a 422 (orjson + validate_python is also the faster pair)
+    max_items = settings.max_items_per_request
+    parsed: VerifyRequest | None = None
+    if len(body) <= ONE_PASS_MAX_BYTES:  # the common case: one validation pass
+        try:
+            parsed = _request_adapter.validate_python(data)
+        except ValidationError:
+            pass
+    if parsed is not None:
         items, rejected, timeout_s = parsed.items, {}, parsed.timeout_s
-    except ValidationError:
-        items, rejected, timeout_s = _parse_item_by_item(data)
-    if len(items) > settings.max_items_per_request:
-        raise HTTPException(413, f"{len(items)} items is over the limit "
-                                 f"max_items_per_request={settings.max_items_per_request}; split the batch")
+        _check_count(len(items), max_items)
+    else:
+        items, rejected, timeout_s = await _parse_item_by_item(data, max_items)
     if timeout_s is not None and timeout_s > settings.max_timeout_s:
         raise HTTPException(422, f"timeout_s={timeout_s} is over the limit max_timeout_s={settings.max_timeout_s}")
     valid = [(i, item) for i, item in enumerate(items) if i not in rejected]
@@ -93,5 +127,5 @@ async def verify(request: Request) -> Response:
     for (index, _), verdict in zip(valid, scored):
         verdicts[index] = verdict
     service.metrics.observe(verdicts)
-    return Response(_response_adapter.dump_json(VerifyResponse.model_construct(verdicts=verdicts)),
-                    media_type="application/json")
+    groups = group_stats(items, verdicts)
+    return Response(await _dump(verdicts, groups), media_type="application/json")

@@ -90,7 +90,7 @@ def test_python_api_reads_edited_config(scripted, tmp_path, monkeypatch):
     path.write_text(f'[judges.default]\nbase_url = "{first.base_url}"\nmodel = "m"\n')
     monkeypatch.setenv("REFEREE_JUDGES", str(path))
     v = verifiers.verify("judge", completion="fine", params={"critique": False})
-    assert v.status == "ok" and v.reward == 1.0 and v.verifier == "judge@1"
+    assert v.status == "ok" and v.reward == 1.0 and v.verifier == "judge@2"
     path.write_text(f'[judges.default]\nbase_url = "{second.base_url}"\nmodel = "m"\n# edited\n')
     v = verifiers.verify("judge", completion="fine", params={"critique": False})
     assert v.status == "ok" and v.reward == 0.0

@@ -57,7 +57,7 @@ def test_judge_items_over_http(service):
         {"id": "e", "verifier": "judge", "completion": "Paris.", "params": {"mode": "reference"}},
     ])
     a, b, c, d, e = verdicts
-    assert a["status"] == "ok" and a["reward"] == pytest.approx(7 / 9) and a["verifier"] == "judge@1"
+    assert a["status"] == "ok" and a["reward"] == pytest.approx(7 / 9) and a["verifier"] == "judge@2"
     assert a["details"]["samples"][0]["critique"] == "solid" and a["details"]["usage"]["total_tokens"] == 129
     assert b["id"] == "b" and b["reward"] == a["reward"]
     assert c["status"] == "invalid_input" and "unknown judge 'nobody'" in c["message"]
@@ -89,3 +89,23 @@ def test_registry_lists_the_judge(service):
     judge = listed["judge"]
     assert judge["async"] is True
     assert set(judge["params_schema"]["properties"]) >= {"judge", "mode", "principles", "samples", "vote"}
+
+
+def test_composite_of_a_pool_verifier_and_the_real_judge(service):
+    """The scorer splits the composite: `math` runs in a worker, the judge on the server's event
+    loop (one judge budget per server), and the two verdicts are combined."""
+    svc, _ = service
+    judge_part = {"verifier": "judge", "name": "style", "weight": 0.2, "use_item_reference": False,
+                  "reference": {"prompt": "What is 6 times 7?"},
+                  "params": {"judge": "small", "mode": "principles", "principles": ["Gives a number."],
+                             "max_tokens": 200}}
+    item = {"verifier": "composite", "completion": "The answer is \\boxed{42}.", "reference": "42",
+            "params": {"parts": [{"verifier": "math", "weight": 0.8}, judge_part]}}
+    down = {**item, "params": {"parts": [{"verifier": "math", "weight": 0.8},
+                                         {**judge_part, "params": {**judge_part["params"], "judge": "down"}}]}}
+    both, failed = verify(svc, [item, down])
+    assert both["status"] == "ok", both["message"]
+    assert both["components"]["math"] == 1.0 and 0.0 <= both["components"]["style"] <= 1.0
+    assert both["reward"] == pytest.approx(0.8 + 0.2 * both["components"]["style"])
+    assert both["details"]["parts"]["style"]["verifier"] == "judge@1" and both["verifier"] == "composite@1"
+    assert failed["status"] == "error" and "part 'style'" in failed["message"]

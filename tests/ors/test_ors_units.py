@@ -13,11 +13,17 @@ from server.ors.sse import chunks, event, result_events
 from verifiers.registry import default_registry
 
 
-@pytest.mark.parametrize("text", ["", "x", "a" * 4096, "a" * 4097, "ab " * 5000, ('{"t": "' + " " * 9000 + 'x"}')])
-def test_chunks_rejoin_exactly_and_never_start_with_whitespace(text: str) -> None:
+@pytest.mark.parametrize("text", ["", "x", "a" * 4096, "a" * 4097, "ab " * 5000, "a" * 4095 + " " * 10 + "b"])
+def test_chunks_rejoin_exactly_and_do_not_start_with_whitespace(text: str) -> None:
     pieces = chunks(text)
     assert "".join(pieces) == text and all(len(p) <= 4096 for p in pieces)
-    assert all(not p[:1].isspace() for p in pieces[1:] if p.strip())
+    assert all(not p[:1].isspace() for p in pieces)
+
+
+def test_chunks_of_long_whitespace_runs_stay_linear() -> None:
+    text = '{"t": "' + " " * 100_000 + 'x"}'
+    pieces = chunks(text)
+    assert "".join(pieces) == text and len(pieces) == 25
 
 
 def test_result_events_end_with_end_and_frame_multiline_data() -> None:
@@ -75,3 +81,14 @@ def test_task_specs_from_clients_are_checked(tmp_path: Path) -> None:
 def _options(path: Path):
     from server.ors.config import TaskFileOptions
     return TaskFileOptions(path=path)
+
+
+def test_serve_refuses_a_bad_task_file_with_its_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps({"prompt": "p", "verifier": "math", "reference": "1"}) + "\n{oops\n")
+    done = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", "1", "--task-file", f"t={path}"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "task file 't' line 2: not JSON" in done.stderr

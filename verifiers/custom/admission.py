@@ -12,7 +12,9 @@ process (Python source still only in the sandbox), against a copy of the live re
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
@@ -22,6 +24,7 @@ from verifiers.batching import score_items
 from verifiers.contract import Item, Status, Verdict
 from verifiers.custom.build import Spec, build_verifier, pinned
 from verifiers.custom.python_verifier import SandboxedPythonVerifier
+from verifiers.custom.spec import spec_adapter
 from verifiers.probe import ProbeCase, judge, probe_items
 from verifiers.registry import Registry, UnknownVerifierError
 
@@ -74,9 +77,10 @@ def _describe(verdict: Verdict) -> str:
 class Admission:
     """One admission attempt of one spec against the live registry."""
 
-    def __init__(self, spec: Spec, live: Registry) -> None:
+    def __init__(self, spec: Spec, live: Registry, on_stage: Callable[[str], None] | None = None) -> None:
         self.spec = spec
         self.live = live
+        self.on_stage = on_stage
         self.report = AdmissionReport(admitted=False, spec=spec.spec, source_hash=spec.source_hash)
         self.candidate: Verifier | None = None
         self.registry: Registry | None = None
@@ -92,6 +96,8 @@ class Admission:
                   ("time_budget", self._time_budget), ("probe", self._probe)]
         try:
             for name, stage in stages:
+                if self.on_stage is not None:
+                    self.on_stage(name)
                 started = time.perf_counter()
                 try:
                     message = stage()
@@ -181,8 +187,61 @@ class Admission:
         return f"no hack earned reward" + (f" except allowed {allowed}" if allowed else "")
 
 
-def admit(spec: Spec, live: Registry) -> tuple[AdmissionReport, Spec, Verifier | None]:
+def admit(spec: Spec, live: Registry, on_stage: Callable[[str], None] | None = None,
+          ) -> tuple[AdmissionReport, Spec, Verifier | None]:
     """Run every stage: (report, pinned spec, the verifier to go live, or None when refused)."""
-    admission = Admission(spec, live)
+    admission = Admission(spec, live, on_stage)
     report = admission.run()
     return report, admission.spec, admission.candidate if report.admitted else None
+
+
+def admit_in_subprocess(spec: Spec, store_location: str, timeout_s: float) -> tuple[AdmissionReport, Spec]:
+    """`admit` in a child process holding the default registry plus the stored registrations,
+    killed at `timeout_s`: a candidate that hangs a built-in verifier cannot hang the server.
+    Returns (report, pinned spec); the caller builds the verifier from the pinned spec."""
+    ctx = mp.get_context("forkserver")
+    parent, child = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_admission_child, args=(child, spec.model_dump(mode="json"), store_location),
+                          daemon=True, name="referee-admission")
+    process.start()
+    child.close()
+    deadline, stage = time.monotonic() + timeout_s, "compile"
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not parent.poll(remaining):
+                break
+            try:
+                kind, payload = parent.recv()
+            except EOFError:
+                break
+            if kind == "stage":
+                stage = payload
+            else:
+                report = AdmissionReport.model_validate(payload[0])
+                return report, spec_adapter.validate_python(payload[1])
+    finally:
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+        parent.close()
+    over = time.monotonic() >= deadline
+    why = f"admission ran past its deadline of {timeout_s:g} s" if over else \
+        f"the admission process died (exit code {process.exitcode})"
+    report = AdmissionReport(admitted=False, spec=spec.spec, source_hash=spec.source_hash, failed_stage=stage,
+                             message=f"refused at stage {stage}: {why}",
+                             stages=[StageResult(stage=stage, passed=False, ms=0.0, message=why)])
+    return report, spec
+
+
+def _admission_child(conn: Any, raw_spec: dict[str, Any], store_location: str) -> None:
+    from verifiers.custom.catalog import RuntimeVerifiers
+    from verifiers.custom.store import open_store
+    from verifiers.registry import default_registry
+
+    registry = default_registry()
+    RuntimeVerifiers(registry, open_store(store_location)).sync()
+    report, pinned, _ = admit(spec_adapter.validate_python(raw_spec), registry,
+                              on_stage=lambda name: conn.send(("stage", name)))
+    conn.send(("done", (report.model_dump(mode="json"), pinned.model_dump(mode="json"))))
+    conn.close()

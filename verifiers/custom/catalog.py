@@ -15,10 +15,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from verifiers.base import Verifier
-from verifiers.custom.admission import AdmissionReport, admit
+from verifiers.custom.admission import AdmissionReport, admit, admit_in_subprocess
 from verifiers.custom.build import Spec, build_verifier
 from verifiers.custom.spec import spec_adapter
-from verifiers.custom.store import RegistrationStore
+from verifiers.custom.store import RegistrationStore, store_location
 from verifiers.probe import ProbeCase
 from verifiers.registry import Registry, UnknownVerifierError, parse_spec
 
@@ -48,9 +48,14 @@ def _probe_case(spec: Spec) -> ProbeCase:
 
 
 class RuntimeVerifiers:
-    def __init__(self, registry: Registry, store: RegistrationStore) -> None:
+    def __init__(self, registry: Registry, store: RegistrationStore, *, admission_timeout_s: float | None = None,
+                 ) -> None:
+        """With `admission_timeout_s`, admission runs in a child process (which rebuilds the
+        default registry plus the stored registrations, so `registry` must be the default one)
+        and is cut off at that deadline; otherwise in this thread."""
         self.registry = registry
         self.store = store
+        self.admission_timeout_s = admission_timeout_s
         self._applied: dict[str, str] = {}  # spec -> "live" | "retired", as applied to the registry
         self._lock = threading.Lock()  # one admission at a time: two racing for one name@version
 
@@ -114,7 +119,12 @@ class RuntimeVerifiers:
         with self._lock:
             self._apply(self.store.load())
             self._check_free(spec)
-            report, pinned, verifier = admit(spec, self.registry)
+            if self.admission_timeout_s is not None:
+                report, pinned = admit_in_subprocess(spec, store_location(self.store),  # type: ignore[arg-type]
+                                                     self.admission_timeout_s)
+                verifier = build_verifier(pinned, self.registry) if report.admitted else None
+            else:
+                report, pinned, verifier = admit(spec, self.registry)
             if verifier is None:
                 return report
             record = {"spec": pinned.model_dump(mode="json"), "source_hash": pinned.source_hash,

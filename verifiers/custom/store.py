@@ -1,4 +1,5 @@
-"""Where runtime registrations persist: a local JSON file (one host), so they survive restarts.
+"""Where runtime registrations persist, so they survive restarts: a local JSON file (one host),
+or a key in Redis (a scale-out deployment: every API replica and worker host reads it).
 
 A record is plain JSON: {"spec": {...pinned registration...}, "source_hash", "admission": {...},
 "registered_at": unix seconds, "retired": null | {"at": unix seconds, "reason": str}}.
@@ -40,6 +41,10 @@ class FileStore:
     def __repr__(self) -> str:
         return f"FileStore({str(self.path)!r})"
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     def load(self) -> list[dict[str, Any]]:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -74,3 +79,63 @@ class FileStore:
                 os.unlink(tmp)
                 raise
             return records
+
+
+class RedisStore:
+    """The records as one JSON value in Redis (`{prefix}:verifiers`): every API replica and worker
+    host of a scale-out deployment reads the same registrations. Writes are optimistic
+    transactions (WATCH / MULTI), retried when another writer got in between."""
+
+    def __init__(self, url: str, prefix: str = "referee") -> None:
+        import redis
+
+        self.url, self.prefix = url, prefix
+        self.key = f"{prefix}:verifiers"
+        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self.location!r})"
+
+    @property
+    def location(self) -> str:
+        return f"{self.url}#{self.prefix}"
+
+    @staticmethod
+    def _records(raw: bytes | None) -> list[dict[str, Any]]:
+        if raw is None:
+            return []
+        records = json.loads(raw).get("registrations")
+        if not isinstance(records, list):
+            raise ValueError("the Redis key holds no registration store")
+        return records
+
+    def load(self) -> list[dict[str, Any]]:
+        return self._records(self.client.get(self.key))
+
+    def update(self, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        import redis
+
+        with self.client.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(self.key)
+                    records = change(self._records(pipe.get(self.key)))
+                    pipe.multi()
+                    pipe.set(self.key, json.dumps({"registrations": records}))
+                    pipe.execute()
+                    return records
+                except redis.WatchError:
+                    continue
+
+
+def open_store(location: str) -> FileStore | RedisStore:
+    """A store from where it lives: a file path, or `redis://HOST:PORT/DB#PREFIX` (what worker
+    processes are told, as a string)."""
+    if location.startswith(("redis://", "rediss://", "unix://")):
+        url, _, prefix = location.partition("#")
+        return RedisStore(url, prefix or "referee")
+    return FileStore(location)
+
+
+def store_location(store: FileStore | RedisStore) -> str:
+    return store.location

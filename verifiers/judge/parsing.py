@@ -1,4 +1,5 @@
-"""Reading a verdict out of a judge's reply: JSON first, then the phrasings models fall back to.
+"""Reading a verdict out of a judge's reply: its JSON object or the phrasings models fall back
+to, whichever comes last (a judge may quote the item, which may hold a planted verdict).
 
 Each reader returns None when the reply does not say what was asked; the caller turns that into
 a failed sample with the reply quoted, never into a guessed score.
@@ -16,7 +17,6 @@ MAX_SCAN_CHARS = 20_000
 MAX_JSON_STARTS = 200
 Winner = Literal["A", "B", "tie"]
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _YES = {"yes", "y", "true", "pass", "passed", "satisfied", "met", "1", "correct", "equivalent"}
 _NO = {"no", "n", "false", "fail", "failed", "not satisfied", "unsatisfied", "not met", "0", "incorrect",
        "not equivalent"}
@@ -32,32 +32,48 @@ def _lower_keys(obj: dict[str, Any]) -> dict[str, Any]:
     return {str(k).strip().lower(): v for k, v in obj.items()}
 
 
-def last_match(text: str, patterns: list[str], flags: int) -> str | None:
-    """The last match of the first pattern, in order of preference, that matches at all."""
+def last_match(text: str, patterns: list[str], flags: int) -> tuple[int, str] | None:
+    """(end, group 1) of the match that ends last, across every pattern: a judge's own verdict
+    comes after anything it quotes from the item, so earlier matches never win."""
+    best: tuple[int, str] | None = None
     for pattern in patterns:
-        matches = re.findall(pattern, text, flags=flags)
-        if matches:
-            return matches[-1]
-    return None
+        for match in re.finditer(pattern, text, flags=flags):
+            if best is None or match.end() > best[0]:
+                best = (match.end(), match.group(1))
+    return best
 
 
 def find_json_object(text: str, key: str) -> dict[str, Any] | None:
     """The last JSON object in `text` (fenced or inline) that has `key`; keys are lower-cased."""
-    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
+    found = last_json_object(text, key)
+    return None if found is None else found[1]
+
+
+def last_json_object(text: str, key: str) -> tuple[int, dict[str, Any]] | None:
+    """(end, object) of the JSON object with `key` that ends last in `text`. Only the last
+    `MAX_JSON_STARTS` opening braces are tried: the verdict is at the end of a reply."""
     decoder = json.JSONDecoder()
-    for chunk in candidates:
-        found: dict[str, Any] | None = None
-        starts = [i for i, c in enumerate(chunk) if c == "{"][:MAX_JSON_STARTS]
-        for start in starts:
-            try:
-                obj, _ = decoder.raw_decode(chunk, start)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(obj, dict) and key in (obj := _lower_keys(obj)):
-                found = obj
-        if found is not None:
-            return found
-    return None
+    starts = [i for i, c in enumerate(text) if c == "{"][-MAX_JSON_STARTS:]
+    best: tuple[int, dict[str, Any]] | None = None
+    for start in starts:
+        try:
+            obj, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict) and key in (obj := _lower_keys(obj)) and (best is None or end > best[0]):
+            best = (end, obj)
+    return best
+
+
+def final_verdict(text: str, keys: tuple[str, ...], patterns: list[str], flags: int) -> Any:
+    """The judge's final verdict: the value of the JSON object (with one of `keys`) or the
+    pattern match that ends last in the reply; None when there is neither."""
+    best: tuple[int, Any] | None = last_match(text, patterns, flags)
+    for key in keys:
+        found = last_json_object(text, key)
+        if found is not None and (best is None or found[0] >= best[0]):
+            best = (found[0], found[1][key])
+    return None if best is None else best[1]
 
 
 def as_bool(value: Any) -> bool | None:
@@ -98,10 +114,6 @@ def critique_of(obj: dict[str, Any] | None) -> str | None:
 def parse_score(text: str, lo: float, hi: float) -> float | None:
     """A score on [lo, hi]: JSON `score`/`rating`, else `[[7]]`, `\\boxed{7}`, `Score: 7`, `7/10`."""
     text = reply_text(text)
-    for key in ("score", "rating"):
-        obj = find_json_object(text, key)
-        if obj is not None and (n := as_number(obj[key])) is not None:
-            return n if lo <= n <= hi else None
     hi_text = re.escape(f"{hi:g}")
     patterns = [
         rf"\[\[\s*({_NUMBER})\s*(?:/\s*{hi_text})?\s*\]\]",
@@ -110,11 +122,8 @@ def parse_score(text: str, lo: float, hi: float) -> float | None:
         rf"({_NUMBER})\s*(?:/|out of)\s*{hi_text}\b",
         rf"^\s*({_NUMBER})\s*$",
     ]
-    found = last_match(text, patterns, re.IGNORECASE | re.MULTILINE)
-    if found is None:
-        return None
-    n = float(found)
-    return n if lo <= n <= hi else None
+    n = as_number(final_verdict(text, ("score", "rating"), patterns, re.IGNORECASE | re.MULTILINE))
+    return n if n is not None and lo <= n <= hi else None
 
 
 # -- principles -----------------------------------------------------------------------------------
@@ -162,16 +171,12 @@ def parse_principle_verdicts(text: str, n: int) -> list[bool] | None:
 def parse_equivalent(text: str) -> bool | None:
     """Does the judge say the answer matches the reference? JSON `equivalent`, else YES/NO forms."""
     text = reply_text(text)
-    obj = find_json_object(text, "equivalent")
-    if obj is not None:
-        return as_bool(obj["equivalent"])
     patterns = [
         r"\[\[\s*(yes|no)\s*\]\]",
         r"\b(?:equivalent|verdict|answer)\b\s*[:=]\s*\**\s*(yes|no|true|false)\b",
         r"^\W*(yes|no)\W*$",
     ]
-    found = last_match(text, patterns, re.IGNORECASE | re.MULTILINE)
-    return None if found is None else as_bool(found)
+    return as_bool(final_verdict(text, ("equivalent",), patterns, re.IGNORECASE | re.MULTILINE))
 
 
 # -- pairwise -------------------------------------------------------------------------------------
@@ -192,13 +197,9 @@ def as_winner(value: Any) -> Winner | None:
 def parse_winner(text: str) -> Winner | None:
     """Which response the judge prefers: JSON `winner`, else `[[A]]` (`[[C]]` = tie), `Winner: B`."""
     text = reply_text(text)
-    obj = find_json_object(text, "winner")
-    if obj is not None:
-        return as_winner(obj["winner"])
     patterns = [
         r"\[\[\s*(A|B|C|tie)\s*\]\]",
         r"\b(?:winner|better response|verdict)\b\s*(?:is)?\s*[:=]?\s*\**\s*((?:response\s+)?(?-i:A|B)\b|tie\b)",
         r"\b(?:response|assistant)\s+((?-i:A|B))\s+is\s+better\b",
     ]
-    found = last_match(text, patterns, re.IGNORECASE)
-    return None if found is None else as_winner(found)
+    return as_winner(final_verdict(text, ("winner",), patterns, re.IGNORECASE))

@@ -30,7 +30,7 @@ REPLY_EXCERPT_CHARS = 500
 
 class JudgeVerifier(Verifier):
     name = "judge"
-    version = 1
+    version = 2
     description = ("LLM judge over an OpenAI-compatible server: rubric score, yes/no principles, "
                    "reference equivalence or position-swapped pairwise comparison, with k-sample voting.")
     Params = JudgeParams

@@ -188,7 +188,7 @@ def simplify_relation(value: Value) -> Value:
     if ops == ["in"] and _is_label(parts[0]):
         return parts[1]
     if all(op == "=" for op in ops) and all(_constant(p) for p in parts[:-1]) and _constant(parts[-1]):
-        return parts[-1]  # "1/2 = 10/9" written as a derivation: the last value is the answer
+        return parts[-1]  # "2 + 2 = 4" written as a derivation (checked true first: `false_equation`)
     if len(parts) > 2 and all(op == "=" for op in ops):
         return Relation((parts[0], parts[-1]), ("=",)) if _constant(parts[-1]) else Relation(tuple(parts[-2:]), ("=",))
     return Relation(tuple(parts), tuple(ops))
@@ -344,7 +344,23 @@ def intervals_equal(ref: Interval, ans: Value, params: MathParams) -> bool:
     return left and right and scalars_equal(ref.lo, ans.lo, params) and scalars_equal(ref.hi, ans.hi, params)
 
 
+def false_equation(value: Value, params: MathParams) -> bool:
+    """An `=` chain whose constant parts are not all equal (`3 = 4`, `x = 3 = 4`): a false
+    statement, which equals no value, whatever its last part says."""
+    if not isinstance(value, Relation) or any(op != "=" for op in value.ops):
+        return False
+    constants = [p for p in value.parts if _constant(p)]
+    if len(constants) < 2:
+        return False
+    try:
+        return not all(values_equal(a, b, params) for a, b in zip(constants, constants[1:]))
+    except (Undecided, TypeError, ValueError, ZeroDivisionError):
+        return True  # a derivation that cannot be checked is no answer either
+
+
 def values_equal(ref: Value, ans: Value, params: MathParams) -> bool:
+    if false_equation(ans, params):
+        return False
     ref, ans = simplify_relation(ref), simplify_relation(ans)
     # Relations: assignment <-> value, inequality reference <-> interval answer.
     if isinstance(ref, Relation) and isinstance(ans, Relation):
@@ -416,9 +432,13 @@ def values_equal(ref: Value, ans: Value, params: MathParams) -> bool:
     return False
 
 
+def single_valued(ref: Value) -> bool:
+    """Does the reference state one value (not a list, set or several solutions)?"""
+    ref = simplify_relation(ref)
+    return isinstance(ref, (Scalar, Text, Choice, Interval, Matrix)) or (
+        isinstance(ref, Relation) and assigned_value(ref) is not None and isinstance(assigned_value(ref), Scalar))
+
+
 def is_hedge(ref: Value, ans: Value) -> bool:
     """Several answers where the reference is one value."""
-    ref = simplify_relation(ref)
-    single = isinstance(ref, (Scalar, Text, Choice, Interval, Matrix)) or (
-        isinstance(ref, Relation) and assigned_value(ref) is not None and isinstance(assigned_value(ref), Scalar))
-    return single and isinstance(ans, (Listing,)) and len(ans.items) > 1
+    return single_valued(ref) and isinstance(ans, (Listing,)) and len(ans.items) > 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from verifiers.math_verifier import limits
-from verifiers.math_verifier.compare import Undecided, is_hedge, values_equal
+from verifiers.math_verifier.compare import Undecided, is_hedge, single_valued, values_equal
 from verifiers.math_verifier.engine import engine_equal
 from verifiers.math_verifier.extraction import extract_reference
 from verifiers.math_verifier.params import MathParams
@@ -21,6 +21,12 @@ from verifiers.math_verifier.values import Choice, Parsed, Text, describe
 
 
 _NAMED_CHOICES = re.compile(r"\(([A-J])\)|(?<![A-Za-z\\])([A-J])(?![A-Za-z])")
+# Forms that state several alternatives at once: logical or, a cases environment, "or"
+# in words. Against a reference that states one value they are hedging, whatever a parser makes of them.
+_MULTI_VALUED = re.compile(
+    r"\\(?:lor|vee)(?![A-Za-z])|\\begin\s*\{\s*(?:cases|dcases|rcases)\*?\s*\}"
+    r"|\\(?:text|textrm|mathrm|mbox|textnormal|operatorname)\s*\{\s*(?:or|and|either)\s*\}"
+    r"|(?<![A-Za-z\\])(?:or|either)(?![A-Za-z])|∨", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,9 @@ def decide(reference: str, answer: str, params: MathParams) -> Decision:
                 return Decision(False, "choice", "answer is not a choice letter")
             letter = named.pop()
         return Decision(letter == ref.choice, "choice", parsed=letter)
+    if _MULTI_VALUED.search(answer) and ref.parsed is not None and single_valued(ref.parsed.value) \
+            and not _MULTI_VALUED.search(ref.text):
+        return Decision(False, "hedged", "several alternatives given where one answer is expected")
     try:
         ans = parse_answer(answer, allow_units=params.allow_units)
     except limits.TooCostly as exc:

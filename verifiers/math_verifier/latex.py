@@ -125,7 +125,7 @@ def _braced(text: str, start: int) -> tuple[str, int]:
     return text[start + 1:], len(text)
 
 
-_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]\d{1,4}(?![\d.]))?|\.\d+")  # 1.5e-3: scientific notation
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][-+]?\d{1,4}(?![\d.]))?|\.\d+")  # 1.5e-3, 6.02e23: scientific notation
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])")
 
 

@@ -33,5 +33,8 @@ class MathParams(BaseModel):
                                "accepts its interval")
     engine_fallback: bool = Field(True, description="hand answers the exact paths cannot parse to "
                                   "math-verify/sympy, under cost guards")
+    reference_from_group: Literal["majority"] | None = Field(
+        None, description="label-free scoring: with `reference: null` and a `group`, the reference is the "
+        "group's majority answer (answers grouped by equivalence, so 1/2 and 0.5 vote together)")
     max_chars: int = Field(50_000, ge=100, le=1_000_000, description="the answer text (after </think>) "
                            "is cut to its last max_chars characters (the verdict says so)")

@@ -10,6 +10,7 @@ from verifiers.math_verifier.decide import decide, reference_for
 from verifiers.math_verifier.engine import warm
 from verifiers.math_verifier.extraction import Extraction, extract, extract_choice, visible_text
 from verifiers.math_verifier.params import MathParams
+from verifiers.math_verifier.vote import majority_vote
 
 
 def reference_text(reference: Any) -> str:
@@ -25,7 +26,7 @@ def reference_text(reference: Any) -> str:
 
 class MathVerifier(Verifier):
     name = "math"
-    version = 1
+    version = 2
     description = ("Math final-answer equivalence: extracts the last \\boxed{} / final answer and compares it "
                    "exactly with the reference (numbers, fractions, expressions, sets, intervals, tuples, "
                    "matrices, equations, inequalities), with math-verify/sympy as a guarded fallback.")
@@ -36,6 +37,9 @@ class MathVerifier(Verifier):
 
     def check_reference(self, reference: Any, params: MathParams) -> str:
         return reference_text(reference)
+
+    def vote(self, completions: list[str], params: MathParams, ctx: Context) -> Verdict:
+        return majority_vote(completions, params)
 
     def verify(self, completion: str, reference: Any, params: MathParams, ctx: Context | None = None) -> Verdict:
         if ctx is not None and ctx.remaining() <= 0:

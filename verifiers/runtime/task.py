@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 GroupKey = str | int | None
+KINDS = ("verify", "vote")
 
 
 @dataclass(slots=True)
@@ -28,6 +29,7 @@ class Task:
     timeout_s: float  # time budget once a worker starts it
     group: GroupKey = None
     config: str = ""  # server-side configuration the verdict depends on (judge/GRM settings)
+    kind: str = "verify"  # "verify": score `text`; "vote": find the majority answer of the texts in `reference`
 
     @property
     def key(self) -> str:
@@ -38,14 +40,14 @@ class Task:
         another verifier must not empty the cache), nor the budget or group (they change whether
         a verdict is reached, not which; timeouts are never cached).
         """
-        payload = orjson.dumps([self.spec, self.params, self.reference, self.text, self.config],
+        payload = orjson.dumps([self.kind, self.spec, self.params, self.reference, self.text, self.config],
                                option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
         return hashlib.blake2b(payload, digest_size=20).hexdigest()
 
     def to_plain(self) -> dict[str, Any]:
         return {"spec": self.spec, "fingerprint": self.fingerprint, "text": self.text,
                 "reference": self.reference, "params": self.params, "timeout_s": self.timeout_s,
-                "group": self.group, "config": self.config}
+                "group": self.group, "config": self.config, "kind": self.kind}
 
     @classmethod
     def from_plain(cls, data: dict[str, Any]) -> Task:
@@ -53,11 +55,13 @@ class Task:
             task = cls(spec=data["spec"], fingerprint=data["fingerprint"], text=data["text"],
                        reference=data.get("reference"), params=data.get("params") or {},
                        timeout_s=float(data["timeout_s"]), group=data.get("group"),
-                       config=data.get("config") or "")
+                       config=data.get("config") or "", kind=data.get("kind") or "verify")
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a task: {exc!r}") from None
         if not isinstance(task.spec, str) or not isinstance(task.text, str) or not isinstance(task.params, dict):
             raise ValueError("not a task: spec and text must be strings, params an object")
+        if task.kind not in KINDS:
+            raise ValueError(f"not a task: unknown kind {task.kind!r}")
         return task
 
     def to_json(self) -> bytes:

@@ -73,8 +73,20 @@ def run_task(task: Task, registry: Registry, params_cache: ParamsCache | None = 
     except ValidationError as exc:
         return _refused(task, f"bad params for {verifier.spec}: {first_error(exc, 'params')}", started)
     ctx = Context(registry=registry, deadline=time.monotonic() + task.timeout_s)
-    result = call_verifier(verifier, task.text, task.reference, params, ctx)
+    if task.kind == "vote":
+        result = call_vote(verifier, task.reference, params, ctx)
+    else:
+        result = call_verifier(verifier, task.text, task.reference, params, ctx)
     return finalize(result, verifier.spec, (time.perf_counter() - started) * 1000)
+
+
+def call_vote(verifier: Verifier, completions: Any, params: BaseModel, ctx: Context) -> object:
+    if not isinstance(completions, list) or not all(isinstance(c, str) for c in completions):
+        return Verdict.failed(Status.error, "a vote task's reference must be the list of completion texts")
+    try:
+        return verifier.vote(completions, params, ctx)
+    except (Exception, SystemExit) as exc:
+        return crashed(verifier.spec, exc)
 
 
 async def arun_task(task: Task, registry: Registry) -> Verdict:
@@ -179,7 +191,7 @@ MAX_BATCH = 256
 
 
 def _batchable(task: Task, registry: Registry) -> Verifier | None:
-    if task.fingerprint != registry.fingerprint:
+    if task.kind != "verify" or task.fingerprint != registry.fingerprint:
         return None
     try:
         verifier = registry.resolve(task.spec)
@@ -221,9 +233,9 @@ def worker_main(sock: socket.socket, memory_limit_bytes: int | None, registry_bl
     runtime_verifiers = None
     if verifier_store:
         from verifiers.custom.catalog import RuntimeVerifiers
-        from verifiers.custom.store import FileStore
+        from verifiers.custom.store import open_store
 
-        runtime_verifiers = RuntimeVerifiers(registry, FileStore(verifier_store))
+        runtime_verifiers = RuntimeVerifiers(registry, open_store(verifier_store))
         runtime_verifiers.sync()
     if memory_limit_bytes:
         # A runaway verifier gets MemoryError (an `error` verdict) instead of starving the host.

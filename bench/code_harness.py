@@ -1,0 +1,184 @@
+"""Before/after, in one run: Python test runs per second through the trusted harness, and the time
+per HumanEval-X-like item (compile included) in each language.
+
+    .venv/bin/python -m bench.code_harness --before e705a2c [--programs 60] [--items 6]
+
+`--before` is a git revision (checked out in a temporary `git worktree`) or a directory holding
+another checkout. Each measurement runs in a fresh process importing that tree's `sandbox`, the
+before and after variants alternate (so load on a shared machine hits both alike), and the
+ratio is printed.
+  * Python: `run_tests` with HumanEval-style assert tests (one `check` with three asserts per
+    program) and function-call tests, each in a fresh isolated run, on one warm sandbox.
+  * Compiled items: a program plus test code that calls it, built and run once per item. The
+    "before" tree has no test-code shape, so there the test code is appended to the program (as
+    HumanEval-X items had to be sent); "after" uses the reference's `test_code` shape. Both
+    build the same code with the language's compiler; the figure is the median per item.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PYTHON_WORKLOAD = r'''
+import json, sys, time
+from sandbox import AssertTest, CallTest, Sandbox, run_tests
+programs, kind = int(sys.argv[1]), sys.argv[2]
+box = Sandbox(); box.start()
+def case(i):
+    k = i % 7 + 2
+    source = f"def scale(x):\n    return x * {k}\n"
+    if kind == "assert":
+        script = "def check(candidate):\n" + "".join(f"    assert candidate({x}) == {x * k}\n" for x in (1, 2, 3))
+        return source, [AssertTest(script=script, entry_point="scale")]
+    return source, [CallTest(fn="scale", args=[x], expected=x * k) for x in (1, 2, 3)]
+from bench.sandbox import _descendants, _tree_cpu_s  # CPU of the sandbox's processes and their reaped children
+run_tests("python", *case(0), sandbox=box)  # warm-up
+pids = _descendants(box._proc.pid)
+passed = runs = 0
+cpu0, tree0 = time.process_time(), _tree_cpu_s(pids)
+start = time.perf_counter()
+for i in range(programs):
+    report = run_tests("python", *case(i), sandbox=box)
+    passed += report.passed; runs += report.total
+elapsed = time.perf_counter() - start
+box.close()
+time.sleep(0.2)
+cpu = time.process_time() - cpu0 + _tree_cpu_s(pids) - tree0
+print(json.dumps({"runs": runs, "passed": passed, "per_s": runs / elapsed, "cpu_ms": cpu / runs * 1000}))
+'''
+
+COMPILED_WORKLOAD = r'''
+import json, statistics, sys, time
+from sandbox import Sandbox, StdioTest, run_tests
+language, items, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+cases = json.loads(sys.stdin.read())
+program, test_code = cases[language]
+box = Sandbox(); box.start()
+times, cpus, passed = [], [], 0
+for i in range(items + 1):
+    source = program.replace("{K}", str(i % 5 + 2))
+    test = test_code.replace("{K}", str(i % 5 + 2))
+    start = time.perf_counter()
+    if shape == "test_code":
+        from sandbox import CodeTest
+        report = run_tests(language, source, [CodeTest(test_code=test)], sandbox=box)
+    else:
+        report = run_tests(language, source + "\n" + test, [StdioTest(stdin="", expected_stdout="")],
+                           sandbox=box)
+    if i:  # the first item warms the sandbox and the compiler's files
+        times.append((time.perf_counter() - start) * 1000)
+        cpus.append((report.compile.cpu_ms if report.compile else 0) + sum(r.cpu_ms for r in report.results))
+        passed += report.passed
+box.close()
+print(json.dumps({"median_ms": statistics.median(times), "cpu_ms": statistics.median(cpus), "passed": passed,
+                  "items": items}))
+'''
+
+# A HumanEval-X-sized item per language: a function and test code that asserts on it. `{K}` varies
+# per item so that no compiler or result cache can answer the second one.
+ITEMS = {
+    "cpp": ("#include<stdio.h>\n#include<math.h>\n#include<vector>\n#include<string>\n#include<algorithm>\n"
+            "using namespace std;\n#include<stdlib.h>\nvector<int> scale(vector<int> v){\n"
+            "    for (auto &x : v) x *= {K};\n    sort(v.begin(), v.end());\n    return v;\n}\n",
+            "#undef NDEBUG\n#include<assert.h>\nbool issame(vector<int> a, vector<int> b){ return a == b; }\n"
+            "int main(){\n    assert (issame(scale({3, 1, 2}), {1 * {K}, 2 * {K}, 3 * {K}}));\n}\n"),
+    "java": ("import java.util.*;\nimport java.lang.*;\n\nclass Solution {\n"
+             "    public List<Integer> scale(List<Integer> v) {\n        List<Integer> out = new ArrayList<>();\n"
+             "        for (int x : v) out.add(x * {K});\n        Collections.sort(out);\n        return out;\n    }\n}\n",
+             "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n"
+             "        List<Boolean> correct = Arrays.asList(\n"
+             "                s.scale(Arrays.asList(3, 1, 2)).equals(Arrays.asList(1 * {K}, 2 * {K}, 3 * {K}))\n"
+             "        );\n        if (correct.contains(false)) {\n            throw new AssertionError();\n        }\n"
+             "    }\n}\n"),
+    "rust": ("fn main(){}\nuse std::collections::HashMap;\nfn scale(v: Vec<i32>) -> Vec<i32> {\n"
+             "    let mut out: Vec<i32> = v.iter().map(|x| x * {K}).collect();\n    out.sort();\n"
+             "    let _m: HashMap<i32, i32> = HashMap::new();\n    out\n}\n",
+             "#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn test_scale() {\n"
+             "        assert!(scale(vec![3, 1, 2]) == vec![1 * {K}, 2 * {K}, 3 * {K}]);\n    }\n}\n"),
+    "javascript": ("const scale = (v) => v.map((x) => x * {K}).sort((a, b) => a - b)\n",
+                   "const testScale = () => {\n  const candidate = scale\n"
+                   "  console.assert(JSON.stringify(candidate([3, 1, 2])) === JSON.stringify([1 * {K}, 2 * {K}, 3 * {K}]))\n"
+                   "}\ntestScale()\n"),
+}
+
+
+def _run(tree: Path, code: str, args: list[str], stdin: str = "") -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    proc = subprocess.run([sys.executable, "-c", code, *args], input=stdin, capture_output=True, text=True,
+                          cwd=tree, env=env, timeout=1800)
+    if proc.returncode != 0:
+        raise RuntimeError(f"workload failed in {tree}:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _checkout(before: str, stack: list) -> Path:
+    if Path(before).is_dir():
+        return Path(before).resolve()
+    tmp = tempfile.mkdtemp(prefix="referee-before-")
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", tmp, before], check=True,
+                   capture_output=True)
+    stack.append(tmp)
+    return Path(tmp)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", required=True, help="git revision or directory of the 'before' tree")
+    parser.add_argument("--programs", type=int, default=60, help="Python programs (3 tests each) per measurement")
+    parser.add_argument("--items", type=int, default=6, help="compiled items per language")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating before/after rounds for Python")
+    parser.add_argument("--languages", default=",".join(ITEMS))
+    args = parser.parse_args()
+    made: list[str] = []
+    try:
+        before = _checkout(args.before, made)
+        trees = {"before": before, "after": ROOT}
+        print(f"before: {args.before}; after: this tree; {os.cpu_count()} cores, "
+              f"load average {os.getloadavg()[0]:.1f} at start\n")
+        print(f"Python tests through run_tests, {args.programs} programs x 3 tests, one warm sandbox\n")
+        print("runs/s: wall clock, one process after another (on a busy machine, every hand-over between")
+        print("processes waits for a core); CPU ms: CPU time of every process involved, per test run\n")
+        print(f"| {'tests':<22} | {'before runs/s':>13} | {'after runs/s':>12} | {'ratio':>6} "
+              f"| {'before CPU ms':>13} | {'after CPU ms':>12} | {'ratio':>6} |")
+        print(f"|{'-' * 24}|{'-' * 15}|{'-' * 14}|{'-' * 8}|{'-' * 15}|{'-' * 14}|{'-' * 8}|")
+        for kind in ("assert", "call"):
+            rates: dict[str, list[float]] = {"before": [], "after": []}
+            cpus: dict[str, list[float]] = {"before": [], "after": []}
+            for _ in range(args.rounds):
+                for name, tree in trees.items():
+                    result = _run(tree, PYTHON_WORKLOAD, [str(args.programs), kind])
+                    assert result["passed"] == result["runs"], (name, kind, result)
+                    rates[name].append(result["per_s"])
+                    cpus[name].append(result["cpu_ms"])
+            b, a = statistics.median(rates["before"]), statistics.median(rates["after"])
+            bc, ac = statistics.median(cpus["before"]), statistics.median(cpus["after"])
+            label = "assert (check, 3 asserts)" if kind == "assert" else "call (3 per program)"
+            print(f"| {label:<22} | {b:>13.1f} | {a:>12.1f} | {a / b:>5.2f}x | {bc:>13.2f} | {ac:>12.2f} | {ac / bc:>5.2f}x |")
+
+        print(f"\nHumanEval-X-like items, median per item (compile + run), {args.items} items per language;")
+        print("CPU ms: compiler and run process trees\n")
+        print(f"| {'language':<12} | {'before ms':>10} | {'after ms':>9} | {'ratio':>6} | {'before CPU ms':>13} "
+              f"| {'after CPU ms':>12} | {'ratio':>6} | passed b/a |")
+        print(f"|{'-' * 14}|{'-' * 12}|{'-' * 11}|{'-' * 8}|{'-' * 15}|{'-' * 14}|{'-' * 8}|{'-' * 12}|")
+        for language in args.languages.split(","):
+            b = _run(trees["before"], COMPILED_WORKLOAD, [language, str(args.items), "appended"], json.dumps(ITEMS))
+            a = _run(trees["after"], COMPILED_WORKLOAD, [language, str(args.items), "test_code"], json.dumps(ITEMS))
+            print(f"| {language:<12} | {b['median_ms']:>10.0f} | {a['median_ms']:>9.0f} | "
+                  f"{a['median_ms'] / b['median_ms']:>5.2f}x | {b['cpu_ms']:>13.0f} | {a['cpu_ms']:>12.0f} | "
+                  f"{a['cpu_ms'] / b['cpu_ms']:>5.2f}x | {b['passed']}/{a['passed']} of {args.items} |")
+    finally:
+        for tmp in made:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", tmp], capture_output=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Test code in any language, built and run with the program (HumanEval-X style: test code that
+calls the program's functions and fails by assertion, exception or exit status).
+
+The test code comes from the reference, never from the completion. Each language's shape adds a
+small harness around it: after the test code has finished without failing, the harness reads a
+one-time token from stdin (the service sends a fresh one per run) and prints it on a line of
+its own. A test passes only if the run exits 0 *and* printed that line, so a program that exits
+early, before or during the tests, fails. Python test code does not use this: it runs in the
+trusted test process of `sandbox/harness.py`, outside the program's process. In the other
+languages the test code shares the program's process; a program written to read the harness's
+token from stdin itself could forge the line (see docs/code.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+DONE_MARKER = "REFEREE-TESTS-DONE"
+
+
+@dataclass(frozen=True)
+class TestCodeShape:
+    run_language: str  # the language table entry that builds and runs the combination
+    combine: Callable[[str, str], str]  # (program, test code) -> the source to build
+    # A cheaper build where the test code allows it: (program, test code) -> (language, source) or None
+    fast: Callable[[str, str], tuple[str, str] | None] | None = None
+
+    def build(self, program: str, test_code: str) -> tuple[str, str]:
+        """(language table entry, source) for the program with this test code."""
+        quick = self.fast(program, test_code) if self.fast else None
+        return quick or (self.run_language, self.combine(program, test_code))
+
+
+def passed_marker(stdout: str, token: str) -> bool:
+    """Did the harness print its line with this run's token?"""
+    wanted = f"{DONE_MARKER} {token}"
+    return any(line.strip() == wanted for line in stdout.splitlines())
+
+
+_C_HARNESS = """
+#include <stdio.h>
+/* Linked with -Wl,--wrap=main: the C runtime calls this, and the test's own main is __real_main. */
+int __real_main(int, char **);
+int __wrap_main(int argc, char **argv) {
+    int status = __real_main(argc, argv);
+    if (status != 0) return status;
+    char token[128] = {0};
+    if (!fgets(token, sizeof token, stdin)) return 3;
+    fflush(stdout);
+    printf("\\n%s %s\\n", "DONE", token);
+    fflush(stdout);
+    return 0;
+}
+""".replace('"DONE"', f'"{DONE_MARKER}"')
+
+_CPP_HARNESS = """
+#include <cstdio>
+/* Linked with -Wl,--wrap=main: the C runtime calls this, and the test's own main is __real_main. */
+extern "C" int __real_main(int, char **);
+extern "C" int __wrap_main(int argc, char **argv) {
+    int status = __real_main(argc, argv);
+    if (status != 0) return status;
+    char token[128] = {0};
+    if (!std::fgets(token, sizeof token, stdin)) return 3;
+    std::fflush(stdout);
+    std::printf("\\n%s %s\\n", "DONE", token);
+    std::fflush(stdout);
+    return 0;
+}
+""".replace('"DONE"', f'"{DONE_MARKER}"')
+
+
+def _c_like(harness: str) -> Callable[[str, str], str]:
+    def combine(program: str, test_code: str) -> str:
+        return f"{program}\n\n{test_code}\n{harness}"
+    return combine
+
+
+_JAVA_TOP_PUBLIC = re.compile(r"^(\s*)public\s+((?:final\s+|abstract\s+)*(?:class|interface|enum|record)\b)",
+                              re.MULTILINE)
+_JAVA_IMPORT = re.compile(r"^\s*import\s+(?:static\s+)?[\w.]+(?:\.\*)?\s*;[ \t]*$", re.MULTILINE)
+_JAVA_PACKAGE = re.compile(r"^\s*package\s+[\w.]+\s*;[ \t]*$", re.MULTILINE)
+_JAVA_MAIN_CLASS = re.compile(r"\bclass\s+([A-Za-z_$][\w$]*)[^{]*\{(?:(?!\bclass\b).)*?\bstatic\s+void\s+main\s*\(",
+                              re.DOTALL)
+
+
+def _java(program: str, test_code: str) -> str:
+    """One file: imports first, no other public type, and a public harness class that calls the
+    test's `main`, then prints the token line."""
+    main = _JAVA_MAIN_CLASS.search(test_code)
+    main_class = main.group(1) if main else "Main"
+    imports = _JAVA_IMPORT.findall(program) + _JAVA_IMPORT.findall(test_code)
+    parts = []
+    for text in (program, test_code):
+        text = _JAVA_PACKAGE.sub("", _JAVA_IMPORT.sub("", text))
+        parts.append(_JAVA_TOP_PUBLIC.sub(r"\1\2", text))
+    harness = (
+        "public class RefereeTestHarness {\n"
+        "    public static void main(String[] args) throws Throwable {\n"
+        f"        {main_class}.main(args);\n"
+        "        String token = new java.io.BufferedReader(new java.io.InputStreamReader(System.in)).readLine();\n"
+        "        System.out.flush();\n"
+        f'        System.out.println("\\n{DONE_MARKER} " + token);\n'
+        "        System.out.flush();\n"
+        "        System.exit(0);\n"
+        "    }\n"
+        "}\n"
+    )
+    return "\n".join(line.strip() for line in imports) + "\n\n" + "\n\n".join(parts) + "\n\n" + harness
+
+
+def _javascript(program: str, test_code: str) -> str:
+    """Node's `console.assert` only prints; in test code it throws, so a failed assertion fails
+    the run. The test code sees its own `console`, captured before the program ran."""
+    prelude = (
+        "const __refereeTests = (() => {\n"
+        "  const fs = require('fs');\n"
+        "  const write = process.stdout.write.bind(process.stdout);\n"
+        "  const readFileSync = fs.readFileSync;\n"
+        "  const base = globalThis.console;\n"
+        "  const assert = (condition, ...message) => {\n"
+        "    if (!condition) throw new Error('Assertion failed' + (message.length ? ': ' + message.join(' ') : ''));\n"
+        "  };\n"
+        "  const console = Object.assign(Object.create(base), {assert, log: base.log.bind(base), "
+        "error: base.error.bind(base)});\n"
+        "  const done = () => write('\\n" + DONE_MARKER + " ' + String(readFileSync(0, 'utf8')).trim() + '\\n');\n"
+        "  return {console, done};\n"
+        "})();\n"
+    )
+    return (f"{prelude}{program}\n;\n{{\nconst console = __refereeTests.console;\n{test_code}\n}}\n"
+            "__refereeTests.done();\n")
+
+
+def _rust(program: str, test_code: str) -> str:
+    """Built with `--test` and run one test at a time in name order: this module's test sorts
+    last, so it prints the token line only after every test ran (the exit status says if all passed)."""
+    return (f"{program}\n\n{test_code}\n\n#[cfg(test)]\nmod zzzz_referee_tests_done {{\n"
+            "    #[test]\n    fn zzzz_after_every_test() {\n"
+            "        let mut token = String::new();\n"
+            "        std::io::stdin().read_line(&mut token).unwrap();\n"
+            f'        println!("\\n{DONE_MARKER} {{}}", token.trim_end());\n'
+            "    }\n}\n")
+
+
+_RUST_TEST_FN = re.compile(r"#\[test\]\s*fn\s+([A-Za-z_]\w*)\s*\(\s*\)")
+_RUST_MAIN = re.compile(r"^fn\s+main\s*\(\s*\)", re.MULTILINE)
+_RUST_TESTS_MOD = re.compile(r"#\[cfg\(test\)\]\s*mod\s+([A-Za-z_]\w*)\s*\{")
+
+
+def _rust_fast(program: str, test_code: str) -> tuple[str, str] | None:
+    """HumanEval-X's shape (`#[cfg(test)] mod tests { #[test] fn t() {...} }`) as a plain binary
+    whose `main` calls each test in order: no libtest to build and link, about half the build
+    time of `--test`. A panicking test ends the run with exit status 101, as under libtest.
+    Anything else (several test modules, attributes such as `#[should_panic]`) uses `--test`."""
+    modules = _RUST_TESTS_MOD.findall(test_code)
+    tests = _RUST_TEST_FN.findall(test_code)
+    if len(modules) != 1 or not tests or len(tests) != test_code.count("#[") - 1 \
+            or "#[test]" in program or "#[cfg(test)]" in program or len(_RUST_MAIN.findall(program)) > 1:
+        return None
+    module = modules[0]
+    body = _RUST_TESTS_MOD.sub(f"mod {module} {{", test_code)
+    body = _RUST_TEST_FN.sub(lambda m: f"pub fn {m.group(1)}()", body)
+    program = _RUST_MAIN.sub("#[allow(dead_code)]\nfn referee_program_main()", program)
+    calls = "".join(f"    {module}::{name}();\n" for name in tests)
+    main = ("fn main() {\n" + calls + "    let mut token = String::new();\n"
+            "    std::io::stdin().read_line(&mut token).unwrap();\n"
+            f'    println!("\\n{DONE_MARKER} {{}}", token.trim_end());\n}}\n')
+    return "rust", f"{program}\n\n#[allow(unused_imports)]\n{body}\n\n{main}"
+
+
+SHAPES: dict[str, TestCodeShape] = {
+    "c": TestCodeShape("c+tests", _c_like(_C_HARNESS)),
+    "cpp": TestCodeShape("cpp+tests", _c_like(_CPP_HARNESS)),
+    "java": TestCodeShape("java", _java),
+    "javascript": TestCodeShape("javascript", _javascript),
+    "rust": TestCodeShape("rust+tests", _rust, _rust_fast),
+}
