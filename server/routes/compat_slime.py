@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.routes.compat_common import (is_unscorable, item_for, query_params_json, refuse_unscorable, score_rows,
                                          trainer_reward)
+from server.routes.deps import StrictJSONRoute
 
-router = APIRouter(tags=["compat"])
+router = APIRouter(tags=["compat"], route_class=StrictJSONRoute)
 
 
 class SlimeRequest(BaseModel):
