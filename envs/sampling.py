@@ -15,15 +15,16 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from envs.base import Instance
+
 _QUICK_CHUNK_S = 0.05  # chunks that finish faster than this double in size
 _MAX_CHUNK = 64
 
 
-def _sample_chunk(name: str, seed: int, n: int, config: dict[str, Any]) -> list[dict[str, Any]]:
+def _sample_chunk(name: str, seed: int, n: int, config: dict[str, Any]) -> list[Instance]:
     from envs.registry import get_environment
 
-    env = get_environment(name)
-    return [instance.public() for instance in env.sample_many(seed, n, config)]
+    return get_environment(name).sample_many(seed, n, config)
 
 
 class SamplerPool:
@@ -39,16 +40,23 @@ class SamplerPool:
             self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
         return self._executor
 
-    async def sample(self, name: str, seed: int, n: int, config: dict[str, Any]) -> list[dict[str, Any]]:
-        """The public form of instances `seed .. seed+n-1` of environment `name` under `config`
-        (already validated). Raises what the generator raises (e.g. GenerationBudgetExceeded)."""
+    async def sample(self, name: str, seed: int, n: int, config: dict[str, Any]) -> list[Instance]:
+        """Instances `seed .. seed+n-1` of environment `name` under `config` (already validated),
+        kept in this process's instance cache too, so scoring them needs no rebuild. Raises what
+        the generator raises (e.g. GenerationBudgetExceeded)."""
+        from envs.registry import get_environment
+
         loop = asyncio.get_running_loop()
-        out: list[dict[str, Any]] = []
+        cache = get_environment(name).cache
+        out: list[Instance] = []
         chunk = 1
         while len(out) < n:
             size = min(chunk, n - len(out))
             started = time.monotonic()
-            out += await loop.run_in_executor(self._pool(), _sample_chunk, name, seed + len(out), size, config)
+            chunk_instances = await loop.run_in_executor(self._pool(), _sample_chunk, name, seed + len(out), size, config)
+            for instance in chunk_instances:
+                cache.put(instance)
+            out += chunk_instances
             if time.monotonic() - started < _QUICK_CHUNK_S:
                 chunk = min(chunk * 2, _MAX_CHUNK)
         return out

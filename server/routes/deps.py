@@ -74,8 +74,9 @@ def parse_request(body: bytes, adapter: TypeAdapter[T]) -> T:
 def caller_of(request: Request) -> str:
     """Who is asking, for fair shares: the API key (hashed), else the client address."""
     auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return "key:" + hashlib.sha256(auth[7:].strip().encode()).hexdigest()[:16]
+    key = auth[7:].strip() if auth.lower().startswith("bearer ") else request.headers.get("x-api-key", "").strip()
+    if key:
+        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
     return "addr:" + (request.client.host if request.client else "unknown")
 
 

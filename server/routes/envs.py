@@ -69,4 +69,4 @@ async def sample(name: str, body: SampleRequest, request: Request) -> dict[str, 
         _sampler(request).close()
         raise HTTPException(503, "an instance generator process died; retry", headers={"retry-after": "1"}) from None
     return {"env": env.name, "version": env.version, "verifier": f"env:{env.name}",
-            "config": config_json, "instances": instances}
+            "config": config_json, "instances": [instance.public() for instance in instances]}
