@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from sandbox.languages import LANGUAGES, missing_toolchain
+from sandbox.languages import missing_toolchain, user_languages
 from sandbox.session import Sandbox, SandboxError
 
 _lock = threading.Lock()
@@ -31,7 +31,7 @@ def sandbox_problem() -> str | None:
 def language_report() -> tuple[str | None, dict[str, str | None]]:
     """(why the sandbox cannot start or None, {language: why it cannot run or None})."""
     problem = sandbox_problem()
-    return problem, {name: problem or missing_toolchain(lang) for name, lang in LANGUAGES.items()}
+    return problem, {lang.name: problem or missing_toolchain(lang) for lang in user_languages()}
 
 
 def log_language_report(log: logging.Logger) -> None:

@@ -141,5 +141,10 @@ def missing_toolchain(lang: Language) -> str | None:
     return None
 
 
+def user_languages() -> list[Language]:
+    """The languages a request may name (the `+tests` builds of sandbox/testcode.py are internal)."""
+    return [lang for lang in LANGUAGES.values() if lang.aliases]
+
+
 def available_languages() -> list[str]:
     return [name for name, lang in LANGUAGES.items() if "+" not in name and missing_toolchain(lang) is None]

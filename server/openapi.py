@@ -18,6 +18,7 @@ _ERROR_TEXT = {400: "Bad request (a body that is not JSON, a missing header)", 4
                403: "Not allowed with this key", 404: "Not found", 409: "Conflicts with the current state",
                413: "Body too large", 422: "Invalid request",
                429: "Too many requests: retry after the Retry-After header's seconds",
+               502: "on_error=fail: some rows could not be scored (the detail names them)",
                503: "Not ready or overloaded: retry after the Retry-After header's seconds"}
 
 

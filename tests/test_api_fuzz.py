@@ -14,13 +14,20 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
 from tests.conftest import running_server
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def assert_no_server_error(case, response) -> None:
+    """No 5xx, except one the operation documents as its deliberate answer (the compat routes'
+    `on_error=fail` is a 502, so the trainer's retry path runs); a 500 is always a crash."""
+    documented = set(case.operation.definition.raw.get("responses", {}))
+    code = response.status_code
+    assert code < 500 or (code != 500 and str(code) in documented), f"{code} from {case.method} {case.path}: {response.text[:300]}"
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +63,8 @@ def test_every_operation_conforms_to_the_document(fuzz_server, mode):
                   database=None, phases=[Phase.explicit, Phase.generate])
         def conforms(case) -> None:
             bound_cost(case)
-            case.call_and_validate(base_url=fuzz_server, checks=CHECKS, timeout=60)
+            response = case.call_and_validate(base_url=fuzz_server, checks=CHECKS, timeout=60)
+            assert_no_server_error(case, response)
 
         try:
             conforms()

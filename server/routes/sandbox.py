@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sandbox import ExecResult, Limits, find_language
 from sandbox.availability import language_report
+from sandbox.languages import user_languages
 from sandbox.pool import FairSlots, SandboxPool, SlotsBusy, default_slots
 from sandbox.session import bad_file_names
 from verifiers.runtime import Overloaded
@@ -27,15 +28,14 @@ from server.routes.deps import StrictJSONRoute, caller_of, parse_request, read_b
 
 router = APIRouter(tags=["sandbox"], route_class=StrictJSONRoute)
 
-LANGUAGE_NAMES = ("python", "py", "python3", "py3", "c", "h", "cpp", "c++", "cxx", "cc", "hpp", "javascript",
-                  "js", "node", "nodejs", "java", "rust", "rs", "bash", "sh", "shell")
+LANGUAGE_NAMES = [name for lang in user_languages() for name in dict.fromkeys((lang.name, *lang.aliases))]
 
 
 class SandboxRunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     language: str = Field(description="python, c, cpp, javascript, java, rust or bash (or an alias: py, c++, js ...)",
-                          json_schema_extra={"enum": list(LANGUAGE_NAMES)})
+                          json_schema_extra={"enum": LANGUAGE_NAMES})
     source: str = Field(max_length=1_000_000)
     stdin: str = Field("", description="bounded by the request body limit (max_body_bytes)")
     files: dict[str, str] = Field(default_factory=dict, description="placed in the working directory")
@@ -45,7 +45,7 @@ class SandboxRunRequest(BaseModel):
     @classmethod
     def _known(cls, value: str) -> str:
         lang = find_language(value)
-        if lang is None:
+        if lang is None or not lang.aliases:
             raise ValueError(f"unknown language {value!r}")
         return lang.name
 
