@@ -8,11 +8,13 @@ another checkout. Each measurement runs in a fresh process importing that tree's
 before and after variants alternate (so load on a shared machine hits both alike), and the
 ratio is printed.
   * Python: `run_tests` with HumanEval-style assert tests (one `check` with three asserts per
-    program) and function-call tests, each in a fresh isolated run, on one warm sandbox.
+    program), function-call tests and stdin/stdout tests (the path `bench.sandbox` measures),
+    each in a fresh isolated run, on one warm sandbox.
   * Compiled items: a program plus test code that calls it, built and run once per item. The
     "before" tree has no test-code shape, so there the test code is appended to the program (as
-    HumanEval-X items had to be sent); "after" uses the reference's `test_code` shape. Both
-    build the same code with the language's compiler; the figure is the median per item.
+    HumanEval-X items had to be sent; for Rust with a `main` that calls the tests, since the
+    `#[cfg(test)]` module of a plain build is not even compiled); "after" uses the reference's
+    `test_code` shape. The figure is the median per item.
 """
 
 from __future__ import annotations
@@ -30,12 +32,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PYTHON_WORKLOAD = r'''
 import json, sys, time
-from sandbox import AssertTest, CallTest, Sandbox, run_tests
+from sandbox import AssertTest, CallTest, Sandbox, StdioTest, run_tests
 programs, kind = int(sys.argv[1]), sys.argv[2]
 box = Sandbox(); box.start()
 def case(i):
     k = i % 7 + 2
     source = f"def scale(x):\n    return x * {k}\n"
+    if kind == "stdio":
+        source = f"print(int(input()) * {k})\n"
+        return source, [StdioTest(stdin=str(x), expected_stdout=str(x * k)) for x in (1, 2, 3)]
     if kind == "assert":
         script = "def check(candidate):\n" + "".join(f"    assert candidate({x}) == {x * k}\n" for x in (1, 2, 3))
         return source, [AssertTest(script=script, entry_point="scale")]
@@ -50,9 +55,9 @@ for i in range(programs):
     report = run_tests("python", *case(i), sandbox=box)
     passed += report.passed; runs += report.total
 elapsed = time.perf_counter() - start
-box.close()
-time.sleep(0.2)
+time.sleep(0.1)  # the last test process is reaped by its server
 cpu = time.process_time() - cpu0 + _tree_cpu_s(pids) - tree0
+box.close()
 print(json.dumps({"runs": runs, "passed": passed, "per_s": runs / elapsed, "cpu_ms": cpu / runs * 1000}))
 '''
 
@@ -61,7 +66,7 @@ import json, statistics, sys, time
 from sandbox import Sandbox, StdioTest, run_tests
 language, items, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 cases = json.loads(sys.stdin.read())
-program, test_code = cases[language]
+program, test_code, appended = cases[language]
 box = Sandbox(); box.start()
 times, cpus, passed = [], [], 0
 for i in range(items + 1):
@@ -72,8 +77,8 @@ for i in range(items + 1):
         from sandbox import CodeTest
         report = run_tests(language, source, [CodeTest(test_code=test)], sandbox=box)
     else:
-        report = run_tests(language, source + "\n" + test, [StdioTest(stdin="", expected_stdout="")],
-                           sandbox=box)
+        report = run_tests(language, appended.replace("{K}", str(i % 5 + 2)),
+                           [StdioTest(stdin="", expected_stdout="")], sandbox=box)
     if i:  # the first item warms the sandbox and the compiler's files
         times.append((time.perf_counter() - start) * 1000)
         cpus.append((report.compile.cpu_ms if report.compile else 0) + sum(r.cpu_ms for r in report.results))
@@ -109,6 +114,15 @@ ITEMS = {
                    "  console.assert(JSON.stringify(candidate([3, 1, 2])) === JSON.stringify([1 * {K}, 2 * {K}, 3 * {K}]))\n"
                    "}\ntestScale()\n"),
 }
+
+
+def _appended(language: str, program: str, test_code: str) -> str:
+    """How the item had to be sent before test code had a shape: all in the completion."""
+    if language == "rust":  # the same source the test-code shape builds, tests called from main
+        from sandbox.testcode import DONE_MARKER, SHAPES
+        source = SHAPES["rust"].build(program, test_code)[1]
+        return "\n".join(line for line in source.splitlines() if "token" not in line and DONE_MARKER not in line)
+    return program + "\n" + test_code
 
 
 def _run(tree: Path, code: str, args: list[str], stdin: str = "") -> dict:
@@ -150,7 +164,7 @@ def main() -> None:
         print(f"| {'tests':<22} | {'before runs/s':>13} | {'after runs/s':>12} | {'ratio':>6} "
               f"| {'before CPU ms':>13} | {'after CPU ms':>12} | {'ratio':>6} |")
         print(f"|{'-' * 24}|{'-' * 15}|{'-' * 14}|{'-' * 8}|{'-' * 15}|{'-' * 14}|{'-' * 8}|")
-        for kind in ("assert", "call"):
+        for kind in ("assert", "call", "stdio"):
             rates: dict[str, list[float]] = {"before": [], "after": []}
             cpus: dict[str, list[float]] = {"before": [], "after": []}
             for _ in range(args.rounds):
@@ -161,7 +175,8 @@ def main() -> None:
                     cpus[name].append(result["cpu_ms"])
             b, a = statistics.median(rates["before"]), statistics.median(rates["after"])
             bc, ac = statistics.median(cpus["before"]), statistics.median(cpus["after"])
-            label = "assert (check, 3 asserts)" if kind == "assert" else "call (3 per program)"
+            label = {"assert": "assert (check, 3 asserts)", "call": "call (3 per program)",
+                     "stdio": "stdio (3 per program)"}[kind]
             print(f"| {label:<22} | {b:>13.1f} | {a:>12.1f} | {a / b:>5.2f}x | {bc:>13.2f} | {ac:>12.2f} | {ac / bc:>5.2f}x |")
 
         print(f"\nHumanEval-X-like items, median per item (compile + run), {args.items} items per language;")
@@ -170,8 +185,9 @@ def main() -> None:
               f"| {'after CPU ms':>12} | {'ratio':>6} | passed b/a |")
         print(f"|{'-' * 14}|{'-' * 12}|{'-' * 11}|{'-' * 8}|{'-' * 15}|{'-' * 14}|{'-' * 8}|{'-' * 12}|")
         for language in args.languages.split(","):
-            b = _run(trees["before"], COMPILED_WORKLOAD, [language, str(args.items), "appended"], json.dumps(ITEMS))
-            a = _run(trees["after"], COMPILED_WORKLOAD, [language, str(args.items), "test_code"], json.dumps(ITEMS))
+            cases = json.dumps({lang: [p, t, _appended(lang, p, t)] for lang, (p, t) in ITEMS.items()})
+            b = _run(trees["before"], COMPILED_WORKLOAD, [language, str(args.items), "appended"], cases)
+            a = _run(trees["after"], COMPILED_WORKLOAD, [language, str(args.items), "test_code"], cases)
             print(f"| {language:<12} | {b['median_ms']:>10.0f} | {a['median_ms']:>9.0f} | "
                   f"{a['median_ms'] / b['median_ms']:>5.2f}x | {b['cpu_ms']:>13.0f} | {a['cpu_ms']:>12.0f} | "
                   f"{a['cpu_ms'] / b['cpu_ms']:>5.2f}x | {b['passed']}/{a['passed']} of {args.items} |")

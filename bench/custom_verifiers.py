@@ -51,11 +51,15 @@ def _per_item_ms(latencies: list[float], batch: int) -> tuple[float, float]:
     return statistics.median(per_item), per_item[min(len(per_item) - 1, int(len(per_item) * 0.99))]
 
 
-def bench_http(url: str, verifier: str, items: int, batch: int, salt: str) -> tuple[float, float, float]:
-    """(p50 ms/item, p99 ms/item, items/s) for batches sent one after another."""
+def bench_http(url: str, verifier: str, items: int, batch: int, salt: str,
+               server_pid: int) -> tuple[float, float, float, float]:
+    """(p50 ms/item, p99 ms/item, items/s, server CPU ms/item) for batches sent one after another."""
+    from bench.service import tree_cpu_seconds
+
     latencies = []
     with httpx.Client(base_url=url, timeout=300) as client:
         client.post("/v1/verify", json={"items": _items(verifier, batch, salt + "warm")})  # warm sandboxes
+        cpu_before = tree_cpu_seconds(server_pid, reaped=True)
         started = time.perf_counter()
         for b in range(items // batch):
             body = {"items": _items(verifier, batch, f"{salt}{b}")}
@@ -66,8 +70,10 @@ def bench_http(url: str, verifier: str, items: int, batch: int, salt: str) -> tu
             assert all(v["status"] == "ok" for v in verdicts), verdicts[:2]
             assert sum(v["reward"] for v in verdicts) == sum(1 for i in range(batch) if i % 3), "wrong rewards"
         total = time.perf_counter() - started
+        cpu = tree_cpu_seconds(server_pid, reaped=True) - cpu_before
     p50, p99 = _per_item_ms(latencies, batch)
-    return p50, p99, (items // batch) * batch / total
+    done = (items // batch) * batch
+    return p50, p99, done / total, cpu / done * 1000
 
 
 def bench_in_process(items: int, batch: int) -> tuple[float, float]:
@@ -118,21 +124,22 @@ def main() -> None:
             response = httpx.post(f"{url}/v1/verifiers", json=SPEC, timeout=300)
             assert response.status_code == 201, response.text
             admit_s = time.perf_counter() - t
-            plugin = bench_http(url, "bench:plugin-eq", args.items, args.batch, "p")
-            sandbox = bench_http(url, "bench:sandbox-eq", args.items, args.batch, "s")
+            plugin = bench_http(url, "bench:plugin-eq", args.items, args.batch, "p", proc.pid)
+            sandbox = bench_http(url, "bench:sandbox-eq", args.items, args.batch, "s", proc.pid)
         finally:
             proc.terminate()
             proc.wait(10)
     sandbox_local, plugin_local = bench_in_process(min(args.items, 2048), args.batch)
 
     print(f"{args.items} distinct items in batches of {args.batch}, {args.workers} workers, over HTTP")
-    print(f"{'verifier':<28}{'p50 ms/item':>12}{'p99 ms/item':>12}{'items/s':>10}")
-    print(f"{'plugin (in the worker)':<28}{plugin[0]:>12.3f}{plugin[1]:>12.3f}{plugin[2]:>10.0f}")
-    print(f"{'python source (sandbox)':<28}{sandbox[0]:>12.3f}{sandbox[1]:>12.3f}{sandbox[2]:>10.0f}")
+    print(f"{'verifier':<28}{'p50 ms/item':>12}{'p99 ms/item':>12}{'items/s':>10}{'server CPU ms/item':>20}")
+    for label, row in (("plugin (in the worker)", plugin), ("python source (sandbox)", sandbox)):
+        print(f"{label:<28}{row[0]:>12.3f}{row[1]:>12.3f}{row[2]:>10.0f}{row[3]:>20.3f}")
     print(f"sandbox overhead per item, p50: {sandbox[0] - plugin[0]:.3f} ms (target < 5 ms); "
           f"ratio sandbox/plugin {sandbox[0] / plugin[0]:.1f}x")
     print(f"in one process, no service: sandbox {sandbox_local:.3f} ms/item, plugin {plugin_local:.4f} ms/item")
     print(f"admission of the sandboxed verifier (all five stages): {admit_s:.2f} s")
+    print(f"machine load average over the last minute: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,10 @@ import orjson
 from bench.local_server import start_server
 
 
-def tree_cpu_seconds(root: int) -> float:
+def tree_cpu_seconds(root: int, reaped: bool = False) -> float:
     """CPU time (user+system) of a process and all its descendants: a figure that load on a
-    shared machine does not inflate the way it inflates wall time."""
+    shared machine does not inflate the way it inflates wall time. With `reaped`, also what
+    descendants that already exited used (short-lived forks, such as sandbox runs)."""
     ticks = os.sysconf("SC_CLK_TCK")
     parent: dict[int, int] = {}
     cpu: dict[int, float] = {}
@@ -34,7 +35,8 @@ def tree_cpu_seconds(root: int) -> float:
         except OSError:
             continue
         parent[int(entry)] = int(fields[1])
-        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+        used = int(fields[11]) + int(fields[12]) + ((int(fields[13]) + int(fields[14])) if reaped else 0)
+        cpu[int(entry)] = used / ticks
     def descends(pid: int) -> bool:
         while pid > 1:
             if pid == root:

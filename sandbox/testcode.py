@@ -167,7 +167,14 @@ def _rust_fast(program: str, test_code: str) -> tuple[str, str] | None:
     main = ("fn main() {\n" + calls + "    let mut token = String::new();\n"
             "    std::io::stdin().read_line(&mut token).unwrap();\n"
             f'    println!("\\n{DONE_MARKER} {{}}", token.trim_end());\n}}\n')
-    return "rust", f"{program}\n\n#[allow(unused_imports)]\n{body}\n\n{main}"
+    return "rust+quick", f"{program}\n\n#[allow(unused_imports)]\n{body}\n\n{main}"
+
+
+def _bash(program: str, test_code: str) -> str:
+    """The test code runs after the program in the same script; a failing command of the test
+    code fails the run only if the test code says so (`exit 1`, `set -e`), as in bash itself."""
+    return (f"{program}\n\n{test_code}\n\nIFS= read -r referee_token\n"
+            f"printf '\\n{DONE_MARKER} %s\\n' \"$referee_token\"\n")
 
 
 SHAPES: dict[str, TestCodeShape] = {
@@ -176,4 +183,5 @@ SHAPES: dict[str, TestCodeShape] = {
     "java": TestCodeShape("java", _java),
     "javascript": TestCodeShape("javascript", _javascript),
     "rust": TestCodeShape("rust+tests", _rust, _rust_fast),
+    "bash": TestCodeShape("bash", _bash),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,18 +22,32 @@ from server.service import Service
 from server.settings import Settings
 
 
+GC_THRESHOLDS = (10_000, 5, 40)  # CPython's defaults are (700, 10, 10)
+
+
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
     settings = settings or Settings()
-    service = service or Service.embedded(settings)
+    service = service or Service.from_settings(settings)
     ors = OrsService.from_settings(settings, service.registry, service.scorer)
+    ors.register_metrics(service.metrics.registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.executor.start()
         ors.start()
+        # Everything loaded so far (verifier engines, sympy, the registry) lives as long as the
+        # server: out of the collector's sight. A 16,384-item batch allocates ~10^6 objects, and
+        # each full collection over them holds the event loop for tens of ms: collect the young
+        # generations less often, so that a big batch meets about one full collection, not dozens.
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
+        # Several API replicas share one Redis store: each follows what the others register.
+        follow = asyncio.create_task(service.follow_registrations()) if settings.redis_url else None
         try:
             yield
         finally:
+            if follow is not None:
+                follow.cancel()
             await ors.close()
             await service.executor.close()
             for name in ("sampler", "sandbox_pool"):  # started on first use by their routes

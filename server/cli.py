@@ -8,6 +8,7 @@ import sys
 
 COMMAND_MODULES = [
     "serve",
+    "worker",
     "verify",
     "verifiers",
     "probe",

@@ -25,6 +25,16 @@ class Settings(BaseSettings):
     max_pending_items: int = Field(
         65_536, ge=1, description="items queued or running at once (all requests); past it, 429 with Retry-After")
     cache_entries: int = 200_000
+    # Scale-out (all optional: without a Redis URL the service runs embedded, as one process).
+    redis_url: str | None = Field(None, description="Redis URL of the shared task queue and cache (scale-out)")
+    redis_prefix: str = Field("referee", description="prefix of every Referee key in Redis")
+    queue_timeout_s: float = Field(60.0, gt=0, description="how long a task may wait for a worker before it is "
+                                                          "answered `timeout` (never started)")
+    redis_visibility_s: float = Field(30.0, gt=0, description="seconds after which a silent worker's tasks are "
+                                                              "taken over by another worker")
+    redis_max_attempts: int = Field(3, ge=1, description="workers a task may kill before it is answered `error`")
+    cache_ttl_s: int = Field(24 * 3600, ge=0, description="lifetime of a verdict in the Redis result cache "
+                                                         "(0: no cache)")
     api_keys: str = Field("", description="comma-separated bearer tokens; empty means no auth")
     api_keys_file: Path | None = Field(None, description="file with one bearer token per line")
     allow_no_auth: bool = Field(False, description="serve without keys on a non-loopback address")

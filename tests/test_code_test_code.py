@@ -29,6 +29,8 @@ CASES = {
  "rust": ("fn main(){}\nfn add(a: i32, b: i32) -> i32 { a + b }\n", "fn main(){}\nfn add(a: i32, b: i32) -> i32 { a - b }\n",
           "fn main(){}\nfn add(a: i32, b: i32) -> i32 { std::process::exit(0) }\n",
           "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn test_add() {\n        assert!(add(1, 2) == 3);\n        assert!(add(2, 2) == 4);\n    }\n}\n"),
+ "bash": ("add() { echo $(( $1 + $2 )); }\n", "add() { echo $(( $1 - $2 )); }\n", "add() { exit 0; }\n",
+          "[ \"$(add 1 2)\" = 3 ] || exit 1\nadd 2 2 > /dev/null\n[ \"$(add 2 2)\" = 4 ] || exit 1\n"),
  "python": ("def add(a,b): return a+b\n", "def add(a,b): return a-b\n", "import sys\nsys.exit(0)\n",
             "assert add(1,2)==3\nassert add(2,2)==4\n"),
 }
@@ -65,3 +67,14 @@ def test_test_code_cannot_be_mixed_with_other_tests():
     reference = {"language": "cpp", "test_code": "int main() {}", "tests": [{"stdin": "", "stdout": ""}]}
     verdict = verifiers.verify("code", completion="```cpp\nint f();\n```", reference=reference)
     assert verdict.status.value == "invalid_input"
+
+
+def test_rust_test_code_keeps_release_semantics():
+    """Built faster than -O, but still without overflow checks: arithmetic wraps as in -O."""
+    if missing_toolchain(LANGUAGES["rust"]):
+        pytest.skip(missing_toolchain(LANGUAGES["rust"]))
+    program = "fn main(){}\nfn bump(x: u8) -> u8 { x + 200 }\n"
+    test = "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn wraps() { assert!(bump(100) == 44); }\n}\n"
+    verdict = verifiers.verify("code", completion=f"```rust\n{program}```", reference={"language": "rust", "test": test},
+                               timeout_s=120)
+    assert verdict.status.value == "ok" and verdict.reward == 1.0, verdict.details

@@ -259,7 +259,8 @@ def test_choice_hedge_earns_nothing(completion):
 def test_choice_scanning_is_linear_in_the_text():
     """105 KB of unclosed boxes or joined letters: answered promptly (the timeout marks a stall)."""
     import time
-    for text in ("\\boxed{" * 15_000, "(B) or (C) " * 10_000, "answer is B or C " * 6_500):
+    for text in ("\\boxed{" * 15_000, "\\boxed{" * 15_000 + "}" * 15_000, "(B) or (C) " * 10_000,
+                 "answer is B or C " * 6_500):
         started = time.monotonic()
         verdict = verifiers.verify("choice", completion=text, reference="B")
         assert verdict.reward == 0.0 and time.monotonic() - started < 30

@@ -121,3 +121,19 @@ def test_a_small_request_is_answered_while_a_full_size_batch_runs(server):
     assert small.json()["verdicts"][0]["reward"] == 1.0
     verdicts = big_result[0].json()["verdicts"]
     assert len(verdicts) == 16_384 and all(v["status"] == "ok" and v["reward"] == 1.0 for v in verdicts)
+
+
+def test_large_bodies_are_read_in_slices_with_the_same_rules(server):
+    pad = "p" * 200_000  # three of these put the body past the one-pass size
+    items = [{"id": i, "verifier": "exact", "completion": pad + str(i), "reference": pad + "1"} for i in range(3)]
+    items.insert(1, {"id": "bad", "verifier": "exact", "completion": 5})
+    body = orjson.dumps({"timeout_s": 30, "items": items})
+    assert len(body) > 512 * 1024
+    verdicts = post(server, body).json()["verdicts"]
+    assert [v["id"] for v in verdicts] == [0, "bad", 1, 2]
+    assert [v["status"] for v in verdicts] == ["ok", "invalid_input", "ok", "ok"]
+    assert [v["reward"] for v in verdicts] == [0.0, 0.0, 1.0, 0.0]
+    with_nan = body.replace(b'"timeout_s":30', b'"timeout_s":NaN')
+    assert post(server, with_nan).status_code == 400
+    assert post(server, body + b" {}").status_code == 400
+    assert post(server, orjson.dumps([pad] * 3)).status_code == 422

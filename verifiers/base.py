@@ -46,6 +46,9 @@ class Verifier(ABC):
     description: ClassVar[str] = ""
     Params: ClassVar[type[BaseModel]] = NoParams
     is_async: ClassVar[bool] = False
+    # Above 1: the verifier has a per-batch cost (a sandbox run) and implements `verify_batch`;
+    # the pool sends it chunks of about this many tasks and the worker hands them over together.
+    batch_size: ClassVar[int] = 1
 
     @property
     def spec(self) -> str:

@@ -62,7 +62,7 @@ def extract_choice(text: str, letters: str) -> tuple[str | None, str, list[str]]
     Several different letters at the deciding level (however joined: "(B) or (C)", `\\boxed{B, C}`)
     are all candidates, so the caller can refuse the hedge."""
     valid = set(letters.upper())
-    boxed = [_letters_in(b, valid) for b in boxed_contents(text)]
+    boxed = [_letters_in(b, valid) for b in boxed_contents(text, max_len=200)]  # a letter answer is short
     boxed = [found for found in boxed if found]
     if boxed:  # every box counts: "\\boxed{A} ... \\boxed{C}" is a hedge too
         return boxed[-1][-1], "boxed", sorted({letter for found in boxed for letter in found})

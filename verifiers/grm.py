@@ -22,13 +22,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from verifiers.base import Context, Verifier
 from verifiers.contract import Status, Verdict
+from verifiers.retry import RetryPolicy, parse_retry_after
 from verifiers.text import after_reasoning
 
 URL_ENV_VAR = "REFEREE_GRM_URL"
 SERVERS_ENV_VAR = "REFEREE_GRM_SERVERS"
 SCORE_PATH = "/v1/grm/score"
-RETRY_STATUSES = frozenset({502, 503, 504})
-RETRY_DELAYS_S = (0.2, 0.5, 1.0)
+RETRY_STATUSES = frozenset({502, 503, 504})  # the GRM server is restarting or overloaded
+RETRY_POLICY = RetryPolicy(max_retries=3, backoff_initial_s=0.2, backoff_max_s=1.0)
 
 
 class GRMParams(BaseModel):
@@ -220,10 +221,11 @@ class GRMVerifier(Verifier):
         try:
             server = self._server(params)
             body = self._body(completion, reference, params)
-            for attempt in range(len(RETRY_DELAYS_S) + 1):
+            for attempt in range(RETRY_POLICY.max_retries + 1):
                 remaining = ctx.remaining()
                 if remaining <= 0:
                     raise _Failure(Status.timeout, f"deadline passed before the GRM server {params.server!r} answered")
+                retry_after = None
                 try:
                     response = await self._client().post(
                         server.url + SCORE_PATH, json=body, headers=server.headers, timeout=remaining)
@@ -238,9 +240,11 @@ class GRMVerifier(Verifier):
                         return self._verdict(response, params.server)
                     failure = _Failure(Status.error, f"GRM server {params.server!r} answered HTTP "
                                                      f"{response.status_code}: {_error_detail(response)}")
-                if attempt == len(RETRY_DELAYS_S) or ctx.remaining() <= RETRY_DELAYS_S[attempt]:
+                    retry_after = parse_retry_after(response.headers)
+                delay = RETRY_POLICY.delay(attempt, retry_after)
+                if not RETRY_POLICY.may_retry(attempt) or not RETRY_POLICY.fits(delay, ctx.deadline):
                     raise failure
-                await asyncio.sleep(RETRY_DELAYS_S[attempt])
+                await asyncio.sleep(delay)
             raise AssertionError("unreachable")
         except _Failure as failure:
             return Verdict.failed(failure.status, str(failure), details={"server": params.server})

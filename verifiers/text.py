@@ -19,11 +19,12 @@ def after_reasoning(text: str) -> str:
     return text[last.end():] if last else text
 
 
-def boxed_contents(text: str, commands: tuple[str, ...] = ("boxed", "fbox")) -> list[str]:
-    r"""The contents of every closed `\boxed{...}` / `\fbox{...}` in order, nested braces balanced.
+def boxed_contents(text: str, commands: tuple[str, ...] = ("boxed", "fbox"), max_len: int | None = None) -> list[str]:
+    r"""The contents of every closed `\boxed{...}` / `\fbox{...}` in order, nested braces balanced;
+    with `max_len`, only contents at most that long (longer ones are skipped, never copied).
 
     Braces are matched in one pass, so the cost is linear in the text, however many boxes are
-    left open."""
+    left open; `max_len` keeps the copies linear too when boxes are nested deep."""
     pattern = re.compile(r"\\(?:" + "|".join(commands) + r")\s*\{")
     starts = [match.end() for match in pattern.finditer(text)]
     if not starts:
@@ -35,7 +36,8 @@ def boxed_contents(text: str, commands: tuple[str, ...] = ("boxed", "fbox")) -> 
             stack.append(match.end())
         elif stack:
             closing[stack.pop()] = match.start()
-    return [text[start:closing[start]] for start in starts if start in closing]
+    return [text[start:closing[start]] for start in starts
+            if start in closing and (max_len is None or closing[start] - start <= max_len)]
 
 
 def normalise(text: str, *, case_sensitive: bool = False, whitespace: str = "collapse", punctuation: bool = True) -> str:

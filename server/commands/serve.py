@@ -1,4 +1,8 @@
-"""`referee serve`: the API and a local worker pool in one process (no Redis needed)."""
+"""`referee serve`: the API and a local worker pool in one process (no Redis needed).
+
+With `--redis URL` (or $REFEREE_REDIS_URL) the API queues tasks on that Redis for `referee worker`
+processes on any host; `--workers 0` then runs the API alone, any other value hosts a worker too.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("serve", help="run the HTTP service with an embedded worker pool")
     p.add_argument("--host", help="bind address (default 127.0.0.1, or $REFEREE_HOST)")
     p.add_argument("--port", type=int, help="port (default 8000, or $REFEREE_PORT)")
-    p.add_argument("--workers", type=int, help="verifier worker processes (default: one per core)")
+    p.add_argument("--workers", type=int, help="verifier worker processes (default: one per core; with "
+                                               "--redis, 0 runs the API alone)")
+    p.add_argument("--redis", dest="redis_url", help="Redis URL: scale out over `referee worker` processes "
+                                                     "(or $REFEREE_REDIS_URL)")
     p.add_argument("--timeout", type=float, dest="default_timeout_s", help="default per-item deadline, seconds")
     p.add_argument("--allow-no-auth", action="store_true", default=None,
                    help="serve on a non-loopback address without API keys")

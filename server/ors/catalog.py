@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from envs import Environment, InstanceIdError, all_environments
 from envs.ids import encode_id
 from envs.registry import generation_lock
-from server.ors.config import ConfigError, EnvOptions, EpisodeOptions, OrsConfig, seed_ranges, split_type
+from server.ors.config import SPLIT_TYPES, ConfigError, EnvOptions, EpisodeOptions, OrsConfig, seed_ranges, split_type
 from verifiers.contract import Item
 from verifiers.registry import Registry, UnknownVerifierError
 
@@ -187,7 +187,6 @@ class TaskFileEnvironment(OrsEnvironment):
         return TaskRow(prompt=prompt, verifier=verifier, reference=raw.get("reference"), params=params, split=split)
 
     def splits(self) -> list[Split]:
-        from server.ors.config import SPLIT_TYPES
         return [Split(name, name if name in SPLIT_TYPES else "validation") for name in self._by_split]
 
     def num_tasks(self, split: str) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 from sandbox.interpreter import CellResult
 from server.ors.catalog import OrsEnvironment, ProceduralEnvironment
 from verifiers.contract import Status, Verdict
-from verifiers.runtime import Overloaded, Scorer
+from verifiers.runtime import Overloaded, Scorer, Unavailable
 
 NOT_SCORED = (Status.timeout, Status.error, Status.invalid_input)
 _SECRET_KEYS = re.compile(r"reference|expected|gold|solution|target|ground", re.IGNORECASE)
@@ -108,9 +108,10 @@ class Episode:
             raise ToolInputError("input_validation", "Tool input validation error: 'answer' must be a string")
         try:
             verdict = (await scorer.score([self.env.item(self.task, answer)]))[0]
-        except Overloaded as exc:  # the scoring workers are saturated: not the answer's fault
-            return tool_output(f"The server is too busy to score now ({exc}); submit again shortly. "
-                               "This was not counted as an attempt.", metadata={"status": "overloaded"})
+        except (Overloaded, Unavailable) as exc:  # saturated workers, or Redis down: not the answer's fault
+            status = "overloaded" if isinstance(exc, Overloaded) else "unavailable"
+            return tool_output(f"The server cannot score now ({exc}); submit again shortly. "
+                               "This was not counted as an attempt.", metadata={"status": status})
         shown = public_verdict(self.env, verdict)
         if verdict.status in NOT_SCORED:
             self.history.append({"attempt": None, "status": verdict.status.value, "reward": None})

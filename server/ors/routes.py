@@ -28,12 +28,27 @@ from server.ors.catalog import OrsEnvironment, TaskSpecError
 from server.ors.episodes import Episode, ToolInputError, cell_output, text_block, tool_specs
 from server.ors.service import OrsService
 from server.ors.sessions import Session, SessionError, owner_of
-from server.openapi import error_responses
 from server.routes.deps import StrictJSONRoute, read_body
 
-# Session and environment handlers answer 400 (no X-Session-ID), 404 (unknown environment or
-# session) and 422 (bad input) whatever their declared parameters.
-router = APIRouter(tags=["ors"], route_class=StrictJSONRoute, responses=error_responses(400, 404, 422))
+class ErrorBody(BaseModel):
+    detail: str
+
+
+# Every ORS error is {"detail": "..."}; which ones an endpoint can answer is in docs/sessions.md.
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody, "description": text} for code, text in (
+    (400, "bad request: invalid split, index or task spec, missing X-Session-ID, episode already created"),
+    (401, "missing or invalid API key"),
+    (404, "unknown environment, or no such session (never issued, or another key's)"),
+    (410, "the session was deleted or expired"),
+    (413, "request body over the size limit"),
+    (422, "request body of the wrong shape"),
+    (429, "too many live sessions"),
+)}
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
+    "description": "Server-Sent Events: task_id, then chunk... end (or error); `: ping` comments while running",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+
+router = APIRouter(tags=["ors"], route_class=StrictJSONRoute, responses=ERRORS)
 MAX_TASKS_PER_LIST = 100_000
 JSON = "application/json"
 M = TypeVar("M", bound=BaseModel)
@@ -209,7 +224,9 @@ async def task_range(request: Request, env_name: str | None = None) -> Response:
 
 # -- sessions ----------------------------------------------------------------------------------------
 
-@router.post("/create_session")
+@router.post("/create_session", responses={200: {
+    "description": '`{"sid": ...}`, or with Accept: text/event-stream the events task_id (the sid) and end',
+    "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}}}})
 async def create_session(request: Request) -> Response:
     """A new session id: SSE (`task_id` then `end`) for SSE clients, else `{"sid": ...}`."""
     service = service_of(request)
@@ -312,11 +329,13 @@ async def verdict(request: Request, env_name: str | None = None) -> Response:
     return json_response({**episode.summary(), "closed": None})
 
 
-@both("/call", "POST")
+@both("/call", "POST", responses=SSE_RESPONSE)
 async def call(request: Request, env_name: str | None = None) -> Response:
     service = service_of(request)
     session, episode = episode_of(request, env_name)
     body = await parse(request, ToolCall)
+    if session.closed:  # closed while the body was read
+        raise HTTPException(410, f"session {session.sid} was closed")
     known = session.calls.get(body.task_id) if body.task_id else None
     if known is not None:  # a reconnecting client: stream the call it started, never run it twice
         task_id, task = body.task_id, known[0]
@@ -335,10 +354,14 @@ async def _run_tool(service: OrsService, session: Session, episode: Episode, cal
     async with session.busy:
         try:
             result = await _dispatch(service, session, episode, call)
+            metadata = result["output"]["metadata"] or {}
+            outcome = metadata.get("stopped") or metadata.get("status") or ("error" if metadata.get("error") else "ok")
         except ToolInputError as exc:
             result = {"ok": False, "error": str(exc), "reason": exc.reason}
+            outcome = exc.reason
         finally:
             session.touch()
+        service.count_call(call.name, outcome)
     return orjson.dumps(result).decode()
 
 
@@ -355,6 +378,8 @@ async def _dispatch(service: OrsService, session: Session, episode: Episode, cal
     code = call.input["code"]
     if not isinstance(code, str):
         raise ToolInputError("input_validation", "Tool input validation error: 'code' must be a string")
+    if session.closed:  # never start an interpreter for a closed session: nothing would stop it
+        raise ToolInputError("episode_finished", "the session was closed")
     return cell_output(await service.interpreters.run(session.sid, code))
 
 

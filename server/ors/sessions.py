@@ -61,6 +61,7 @@ class Session:
     episode: Episode | None = None
     calls: OrderedDict[str, tuple[asyncio.Future, float]] = field(default_factory=OrderedDict)
     busy: asyncio.Lock = field(default_factory=asyncio.Lock)  # one tool call at a time changes the episode
+    closed: bool = False  # set once closed: a request that fetched the session earlier must not revive it
 
     def touch(self) -> None:
         self.last_seen = time.monotonic()
@@ -142,6 +143,7 @@ class SessionStore:
         session = self.sessions.pop(sid, None)
         if session is None:
             return None
+        session.closed = True
         summary = session.episode.summary() if session.episode is not None else None
         self.tombstones.add(sid, Tombstone(reason=reason, owner=session.owner, summary=summary))
         for task, _ in session.calls.values():

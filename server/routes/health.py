@@ -23,8 +23,8 @@ _READY = {"application/json": {"schema": {"type": "object", "properties": {"read
 @router.get("/readyz", responses={200: {"description": "Ready", "content": _READY},
                                   503: {"description": "Not ready yet", "content": _READY}})
 async def readyz(request: Request) -> Response:
-    ready = service_of(request).executor.ready()
-    return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+    body = service_of(request).executor.readiness()
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
 
 @router.get("/metrics", response_class=PlainTextResponse,

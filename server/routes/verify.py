@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from verifiers.contract import Item, Status, Verdict
-from verifiers.runtime import Overloaded, finalize
+from verifiers.runtime import Overloaded, Unavailable, finalize
 from verifiers.runtime.groups import GroupStats, group_stats
-from verifiers.runtime.scorer import Pacer
+from verifiers.runtime.pacing import Pacer
 from verifiers.validation import first_error
 from server.openapi import error_responses, json_body
-from server.routes.deps import StrictJSONRoute, parse_json, read_body, service_of
+from server.routes.deps import StrictJSONRoute, parse_json, parse_json_paced, read_body, service_of
 
 router = APIRouter(tags=["verify"], route_class=StrictJSONRoute)
 
@@ -33,6 +34,7 @@ class VerifyResponse(BaseModel):
 # item by item in slices, handing the event loop back between slices.
 ONE_PASS_MAX_BYTES = 512 * 1024
 RESPONSE_SLICE = 1024
+METRICS_SLICE = 2048
 
 _item_adapter = TypeAdapter(Item)
 _request_adapter = TypeAdapter(VerifyRequest)
@@ -101,16 +103,19 @@ async def verify(request: Request) -> Response:
     service = service_of(request)
     settings = service.settings
     if not service.executor.ready():
-        raise HTTPException(503, "no verifier workers are ready yet", headers={"retry-after": "1"})
+        reason = service.executor.readiness().get("reason") or "no verifier workers are ready yet"
+        raise HTTPException(503, reason, headers={"retry-after": "1"})
     body = await read_body(request, settings.max_body_bytes)
-    data = parse_json(body)  # strict: NaN and Infinity are a 422 (orjson + validate_python is also the faster pair)
     max_items = settings.max_items_per_request
     parsed: VerifyRequest | None = None
     if len(body) <= ONE_PASS_MAX_BYTES:  # the common case: one validation pass
+        data = parse_json(body)  # strict: NaN and Infinity are a 422 (orjson + validate_python is also fast)
         try:
             parsed = _request_adapter.validate_python(data)
         except ValidationError:
             pass
+    else:
+        data = await parse_json_paced(body)  # as strict, without holding the event loop
     if parsed is not None:
         items, rejected, timeout_s = parsed.items, {}, parsed.timeout_s
         _check_count(len(items), max_items)
@@ -123,9 +128,13 @@ async def verify(request: Request) -> Response:
         scored = await service.scorer.score([item for _, item in valid], timeout_s)
     except Overloaded as exc:
         raise HTTPException(429, str(exc), headers={"retry-after": exc.retry_after_header}) from None
+    except Unavailable as exc:
+        raise HTTPException(503, str(exc), headers={"retry-after": exc.retry_after_header}) from None
     verdicts: list[Verdict] = [rejected.get(i) for i in range(len(items))]  # type: ignore[misc]
     for (index, _), verdict in zip(valid, scored):
         verdicts[index] = verdict
-    service.metrics.observe(verdicts)
+    for start in range(0, len(verdicts), METRICS_SLICE):
+        service.metrics.observe(verdicts[start:start + METRICS_SLICE])
+        await asyncio.sleep(0)
     groups = group_stats(items, verdicts)
     return Response(await _dump(verdicts, groups), media_type="application/json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from verifiers.judge.limits import CircuitBreaker, TokenBucket
+from verifiers.judge.backpressure import CircuitBreaker, TokenBucket
 from verifiers.judge.parsing import (find_json_object, parse_equivalent, parse_principle_verdicts, parse_score,
                                      parse_winner)
 

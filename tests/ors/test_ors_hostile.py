@@ -122,3 +122,15 @@ def test_idle_sessions_expire_and_free_their_interpreter(expiring_url: str, open
                 session.call_tool("run_python", {"code": "x"})
     finally:
         client.close()
+
+
+def test_metrics_count_sessions_interpreters_and_tool_calls(small_url: str) -> None:
+    sid = open_session(small_url, "arith", key=None, split="train", index=0)
+    call_tool(small_url, sid, "run_python", {"code": "1"}, key=None)
+    call_tool(small_url, sid, "submit", {"answer": "42"}, key=None)
+    text = httpx.get(f"{small_url}/metrics").text
+    assert "referee_ors_sessions " in text and "referee_ors_interpreters 1.0" in text
+    assert 'referee_ors_tool_calls_total{outcome="ok",tool="submit"} 1.0' in text
+    assert 'referee_ors_tool_calls_total{outcome="ok",tool="run_python"} 1.0' in text
+    with http(small_url, None, sid) as c:
+        c.post("/delete")

@@ -18,7 +18,7 @@ from verifiers.base import Verifier
 from verifiers.custom.admission import AdmissionReport, admit, admit_in_subprocess
 from verifiers.custom.build import Spec, build_verifier
 from verifiers.custom.spec import spec_adapter
-from verifiers.custom.store import RegistrationStore, store_location
+from verifiers.custom.store import RegistrationStore
 from verifiers.probe import ProbeCase
 from verifiers.registry import Registry, UnknownVerifierError, parse_spec
 
@@ -120,8 +120,7 @@ class RuntimeVerifiers:
             self._apply(self.store.load())
             self._check_free(spec)
             if self.admission_timeout_s is not None:
-                report, pinned = admit_in_subprocess(spec, store_location(self.store),  # type: ignore[arg-type]
-                                                     self.admission_timeout_s)
+                report, pinned = admit_in_subprocess(spec, self.store.location, self.admission_timeout_s)
                 verifier = build_verifier(pinned, self.registry) if report.admitted else None
             else:
                 report, pinned, verifier = admit(spec, self.registry)

@@ -28,6 +28,10 @@ class PresetVerifier(Verifier):
     def identity(self) -> str:
         return f"{type(self).__qualname__} {getattr(self, 'source_hash', '')}"
 
+    def config_key(self, params: BaseModel) -> str:
+        # cached verdicts never outlive the definition, nor the base's server-side configuration
+        return f"{getattr(self, 'source_hash', '')}|{self.base.config_key(self.base_params)}"
+
     def check_reference(self, reference: Any, params: BaseModel) -> Any:
         return self.base.check_reference(reference, self.base_params)
 
@@ -56,6 +60,9 @@ class FixedCompositeVerifier(Verifier):
 
     def identity(self) -> str:
         return f"{type(self).__qualname__} {getattr(self, 'source_hash', '')}"
+
+    def config_key(self, params: BaseModel) -> str:
+        return getattr(self, "source_hash", "")  # cached verdicts never outlive their definition
 
     def verify(self, completion: str, reference: Any, params: BaseModel, ctx: Context) -> Verdict:
         return self._sum.verify(completion, reference, self.parts, ctx)

@@ -85,7 +85,7 @@ _warm_hosts = _WarmHosts()
 
 
 class SandboxedPythonVerifier(Verifier):
-    batchable: ClassVar[bool] = True
+    batch_size: ClassVar[int] = 64  # one sandbox run (and one import) per this many items
 
     def __init__(self, name: str, version: int, description: str, source: str, entry: str,
                  params_schema: dict[str, Any] | None, memory_mb: int, time_budget_ms: float, source_hash: str) -> None:
@@ -101,6 +101,9 @@ class SandboxedPythonVerifier(Verifier):
 
     def identity(self) -> str:
         return f"{type(self).__qualname__} {self.source_hash}"
+
+    def config_key(self, params: BaseModel) -> str:
+        return self.source_hash  # cached verdicts never outlive the definition that scored them
 
     def __reduce__(self) -> Any:  # the params model is built per instance: pickle the definition
         return (SandboxedPythonVerifier, (self.name, self.version, self.description, self.source, self.entry,

@@ -22,6 +22,10 @@ STORE_ENV_VAR = "REFEREE_VERIFIER_STORE"
 
 
 class RegistrationStore(Protocol):
+    @property
+    def location(self) -> str:
+        """Where it lives, as `open_store` takes it (worker processes are told this string)."""
+
     def load(self) -> list[dict[str, Any]]:
         """Every record, in registration order."""
 
@@ -91,7 +95,7 @@ class RedisStore:
 
         self.url, self.prefix = url, prefix
         self.key = f"{prefix}:verifiers"
-        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
 
     def __repr__(self) -> str:
         return f"RedisStore({self.location!r})"
@@ -135,7 +139,3 @@ def open_store(location: str) -> FileStore | RedisStore:
         url, _, prefix = location.partition("#")
         return RedisStore(url, prefix or "referee")
     return FileStore(location)
-
-
-def store_location(store: FileStore | RedisStore) -> str:
-    return store.location

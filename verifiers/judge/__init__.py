@@ -2,7 +2,7 @@
 
     config.py   named judge configurations (file / environment), API keys by variable name
     client.py   OpenAI-compatible chat client: concurrency, rate limit, retries, circuit breaker, cache
-    limits.py   token bucket and circuit breaker
+    backpressure.py  token bucket and circuit breaker
     params.py   request-side options and the reference shape
     prompts.py  what is said to the judge, and the JSON schema of its reply
     parsing.py  reading verdicts out of replies, JSON or free text

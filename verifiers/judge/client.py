@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import functools
 import hashlib
-import random
 import ssl
 import time
 import weakref
@@ -26,11 +24,11 @@ import orjson
 
 from verifiers.contract import Status
 from verifiers.judge.config import JudgeConfig, JudgeConfigError
-from verifiers.judge.limits import CircuitBreaker, TokenBucket
+from verifiers.judge.backpressure import CircuitBreaker, TokenBucket
+from verifiers.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
 
 # Structured-output modes, strongest first; `auto` steps down this list when a server rejects one.
 JSON_MODE_LADDER = ("json_schema", "json_object", "off")
-RETRYABLE_STATUS = {408, 409, 425, 500, 502, 503, 504, 520, 522, 524, 529}
 EXCERPT = 300
 
 
@@ -96,27 +94,6 @@ class ClientStats:
     json_mode_downgrades: list[str] = field(default_factory=list)
 
 
-def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
-    """Seconds from `retry-after-ms`, `Retry-After: <seconds>` or `Retry-After: <HTTP date>`."""
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """One verified TLS context per process: building one costs ~30 ms of CPU, and a client is made
@@ -132,6 +109,7 @@ def _excerpt(text: str) -> str:
 class JudgeClient:
     def __init__(self, config: JudgeConfig) -> None:
         self.config = config
+        self.retry_policy = RetryPolicy(config.max_retries, config.backoff_initial_s, config.backoff_max_s)
         rps = config.requests_per_second
         self.bucket = TokenBucket(rps, config.burst or max(1, int(rps))) if rps else None
         self.breaker = CircuitBreaker(config.circuit_failures, config.circuit_reset_s)
@@ -302,14 +280,14 @@ class JudgeClient:
             if not outcome.retryable:
                 self.stats.failures += 1
                 raise JudgeCallError(Status.error, outcome.reason, attempts)
-            if retries >= self.config.max_retries:
+            if not self.retry_policy.may_retry(retries):
                 self.stats.failures += 1
                 status = Status.timeout if outcome.timed_out else Status.error
                 raise JudgeCallError(status, f"{outcome.reason} (gave up after {attempts} attempts)", attempts)
-            delay = outcome.retry_after if outcome.retry_after is not None else self._backoff(retries)
+            delay = self.retry_policy.delay(retries, outcome.retry_after)
             if outcome.retry_after:  # holds back every caller of this judge, not just this one
                 self._paused_until = max(self._paused_until, time.monotonic() + outcome.retry_after)
-            if time.monotonic() + delay >= deadline:
+            if not self.retry_policy.fits(delay, deadline):
                 raise self._give_up(Status.timeout, f"the next retry (in {delay:.1f}s) would start past the deadline",
                                     last, attempts)
             retries += 1
@@ -329,10 +307,6 @@ class JudgeClient:
         self.stats.failures += 1
         tail = f"; last error: {last.reason}" if last else ""
         return JudgeCallError(status, f"judge {self.config.name!r}: {why} after {attempts} attempt(s){tail}", attempts)
-
-    def _backoff(self, retries: int) -> float:
-        cap = min(self.config.backoff_max_s, self.config.backoff_initial_s * 2**retries)
-        return cap * random.uniform(0.5, 1.0)  # jitter, so that a burst of 429s does not retry in lockstep
 
     def _weaker_json_mode(self, rejected: str) -> str | None:
         """The mode to try after the server rejected `rejected`, if `auto` allows one."""

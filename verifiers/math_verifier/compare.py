@@ -14,7 +14,7 @@ import random
 
 import sympy
 
-from verifiers.math_verifier import limits
+from verifiers.math_verifier import cost_guards
 from verifiers.math_verifier.params import MathParams
 from verifiers.math_verifier.values import (Choice, FiniteSet, Interval, Listing, Matrix, Relation, Scalar, SetOf,
                                             Text, Tuple, Value)
@@ -139,7 +139,7 @@ def _terminating(expr: sympy.Basic) -> bool:
 
 def scalars_equal(ref: Scalar, ans: Scalar, params: MathParams) -> bool:
     if ref.huge or ans.huge:
-        raise limits.TooCostly("value too large to evaluate exactly")
+        raise cost_guards.TooCostly("value too large to evaluate exactly")
     # A decimal answer is an approximation only of a value it cannot write exactly (1/3, pi):
     # against 2.5 or 80220828, "2.4999999" and "80220828.5" are simply different numbers.
     approx = ref.approx or (ans.approx and not _terminating(ref.expr))

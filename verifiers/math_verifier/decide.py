@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from verifiers.math_verifier import limits
+from verifiers.math_verifier import cost_guards
 from verifiers.math_verifier.compare import Undecided, is_hedge, single_valued, values_equal
 from verifiers.math_verifier.engine import engine_equal
 from verifiers.math_verifier.extraction import extract_reference
@@ -54,7 +54,7 @@ def reference_for(reference: str, params: MathParams) -> Reference:
         return Reference(text, Parsed(Choice(letter), letter), letter, None)
     try:
         return Reference(text, parse_answer(text, allow_units=params.allow_units), None, None)
-    except (ParseError, limits.TooCostly, RecursionError) as exc:
+    except (ParseError, cost_guards.TooCostly, RecursionError) as exc:
         return Reference(text, None, None, str(exc))
 
 
@@ -76,7 +76,7 @@ def decide(reference: str, answer: str, params: MathParams) -> Decision:
         return Decision(False, "hedged", "several alternatives given where one answer is expected")
     try:
         ans = parse_answer(answer, allow_units=params.allow_units)
-    except limits.TooCostly as exc:
+    except cost_guards.TooCostly as exc:
         if ref.parsed is not None and _same_text(ref.text, answer):
             return Decision(True, "identical")
         return Decision(False, "too_costly", f"answer not evaluated: {exc}")
@@ -95,7 +95,7 @@ def decide(reference: str, answer: str, params: MathParams) -> Decision:
         if not equal and is_hedge(ref.parsed.value, ans.value):
             return Decision(False, "hedged", "several answers given where one value is expected",
                             parsed=describe(ans.value))
-    except limits.TooCostly as exc:
+    except cost_guards.TooCostly as exc:
         return Decision(False, "too_costly", f"answer not evaluated: {exc}", parsed=describe(ans.value))
     except Undecided as exc:
         return _fallback(ref, answer, params, str(exc), parsed=describe(ans.value))
@@ -114,7 +114,7 @@ def _fallback(ref: Reference, answer: str, params: MathParams, why: str, parsed:
     try:
         equal = engine_equal(ref.text, answer, tolerance=params.tolerance, strict=params.strict,
                              set_relation=params.set_relation)
-    except limits.TooCostly as exc:
+    except cost_guards.TooCostly as exc:
         if _same_text(ref.text, answer):
             return Decision(True, "identical")
         return Decision(False, "too_costly", f"answer not evaluated: {exc}", parsed=parsed)

@@ -2,7 +2,7 @@
 
 math-verify's own timeouts use `signal.alarm`, which only works on the main thread and silently
 returns False elsewhere, so both of its timeouts are disabled here (`parsing_timeout=None`,
-`timeout_seconds=None`). Cost is bounded instead by `limits.engine_risk` before the call, and
+`timeout_seconds=None`). Cost is bounded instead by `cost_guards.engine_risk` before the call, and
 by the worker process deadline of the runtime around it.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import math_verify  # imported with the verifier so that worker fork servers start with it loaded
 
-from verifiers.math_verifier import limits
+from verifiers.math_verifier import cost_guards
 
 
 class _DropTimeoutDisabledWarning(logging.Filter):
@@ -56,9 +56,9 @@ def engine_parse(text: str) -> tuple:
 def engine_equal(ref_text: str, ans_text: str, *, tolerance: float, strict: bool, set_relation: bool) -> bool | None:
     """True/False from math-verify, or None when either side does not parse. Raises TooCostly."""
     for text in (ref_text, ans_text):
-        risk = limits.engine_risk(text)
+        risk = cost_guards.engine_risk(text)
         if risk:
-            raise limits.TooCostly(risk)
+            raise cost_guards.TooCostly(risk)
     gold, pred = engine_parse(ref_text), engine_parse(ans_text)
     if not gold or not pred:
         return None

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 import sympy
 
-from verifiers.math_verifier import limits
+from verifiers.math_verifier import cost_guards
 from verifiers.math_verifier.latex import FUNCTIONS, UNIT_WORDS, Token, TokenizeError, normalise, tokenize
 from verifiers.math_verifier.values import (Choice, FiniteSet, Interval, Listing, Matrix, Parsed, Relation,
                                             Scalar, SetOf, Text, Tuple, Value)
@@ -49,8 +49,8 @@ def _int(digits: str) -> int:
 
 
 def _number(text: str) -> tuple[sympy.Rational, bool]:
-    if len(text) > limits.MAX_DIGITS:
-        raise limits.TooCostly(f"number with more than {limits.MAX_DIGITS} digits")
+    if len(text) > cost_guards.MAX_DIGITS:
+        raise cost_guards.TooCostly(f"number with more than {cost_guards.MAX_DIGITS} digits")
     if "e" in text or "E" in text:
         mantissa, exponent = text.lower().split("e")
         value, _ = _number(mantissa)
@@ -138,8 +138,8 @@ class _Parser:
 
     def expr(self) -> Value:
         self.depth += 1
-        if self.depth > limits.MAX_NESTING:
-            raise limits.TooCostly(f"nesting deeper than {limits.MAX_NESTING} levels")
+        if self.depth > cost_guards.MAX_NESTING:
+            raise cost_guards.TooCostly(f"nesting deeper than {cost_guards.MAX_NESTING} levels")
         try:
             left = self.sum()
             if self.at("op", "cup") or self.at("op", "cap") or self.at("op", "setminus"):
@@ -171,7 +171,7 @@ class _Parser:
                     branch.append(-rhs)
             else:
                 if len(branches) >= 32:  # each \pm doubles the values: 1 \pm 1 \pm 1 ... is a hostile list
-                    raise limits.TooCostly("too many \\pm alternatives")
+                    raise cost_guards.TooCostly("too many \\pm alternatives")
                 branches = [branch + [sign * rhs] for branch in branches for sign in (1, -1)]
         values = [sympy.Add(*branch) for branch in branches]
         if len(values) > 1:
@@ -377,8 +377,8 @@ class _Parser:
         if name == "binom":
             n = self.scalar(self.command_argument())
             k = self.scalar(self.command_argument())
-            if n.is_Integer and k.is_Integer and abs(int(n)) > limits.MAX_FACTORIAL:
-                raise limits.TooCostly("huge binomial")
+            if n.is_Integer and k.is_Integer and abs(int(n)) > cost_guards.MAX_FACTORIAL:
+                raise cost_guards.TooCostly("huge binomial")
             return self.wrap(sympy.binomial(n, k))
         if name == "sqrt":
             if self.at("open", "["):
@@ -490,9 +490,9 @@ class _Parser:
         if exponent.is_Integer and base.is_Rational:
             if abs(int(exponent)) > 10 ** 7 and abs(base) != 1 and base != 0:
                 return self.mark_huge()
-            digits = max(limits.integer_power_digits(int(base.p), int(exponent)),
-                         limits.integer_power_digits(int(base.q), int(exponent)))
-            if digits > limits.MAX_DIGITS:
+            digits = max(cost_guards.integer_power_digits(int(base.p), int(exponent)),
+                         cost_guards.integer_power_digits(int(base.q), int(exponent)))
+            if digits > cost_guards.MAX_DIGITS:
                 return self.mark_huge()
         elif exponent.is_number and exponent.is_real and (exponent.is_Integer or exponent.is_Rational):
             if abs(exponent) > 10_000 and not base.free_symbols:
@@ -512,7 +512,7 @@ class _Parser:
             n = int(value)
             if n < 0:
                 raise ParseError("factorial of a negative integer")
-            if n > limits.MAX_FACTORIAL:
+            if n > cost_guards.MAX_FACTORIAL:
                 return self.mark_huge()
             return sympy.Integer(math.factorial(n))
         return sympy.factorial(value)
@@ -600,8 +600,8 @@ def choice_letter(text: str) -> str | None:
 
 
 def parse_answer(text: str, *, allow_units: bool = True) -> Parsed:
-    """Parse one extracted answer. Raises ParseError (not understood) or limits.TooCostly."""
-    limits.check_nesting(text)
+    """Parse one extracted answer. Raises ParseError (not understood) or cost_guards.TooCostly."""
+    cost_guards.check_nesting(text)
     norm = normalise(text)
     if not norm.text:
         raise ParseError("empty answer")
@@ -610,7 +610,7 @@ def parse_answer(text: str, *, allow_units: bool = True) -> Parsed:
     except TokenizeError as exc:
         raise ParseError(str(exc)) from exc
     if len(tokens) > MAX_TOKENS:
-        raise limits.TooCostly(f"answer longer than {MAX_TOKENS} tokens")
+        raise cost_guards.TooCostly(f"answer longer than {MAX_TOKENS} tokens")
     words = _as_text(tokens)
     if words is not None:
         return Parsed(Text(words), norm.text)

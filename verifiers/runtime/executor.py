@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Hashable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from verifiers.contract import Verdict
 from verifiers.runtime.task import Task
@@ -42,6 +42,18 @@ class Overloaded(Exception):
         return str(max(1, math.ceil(self.retry_after_s)))
 
 
+class Unavailable(Exception):
+    """The executor cannot take work now (its shared queue is unreachable); try again later."""
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def retry_after_header(self) -> str:
+        return str(max(1, math.ceil(self.retry_after_s)))
+
+
 class Executor(Protocol):
     async def start(self) -> None:
         """Bring workers up; returns once the executor can take work."""
@@ -50,7 +62,8 @@ class Executor(Protocol):
         """Score every task, each within its own `timeout_s` once started; same length and order.
 
         `owner` groups the calls of one request for fairness (default: this call alone).
-        Raises only `Overloaded`, before anything is queued.
+        Raises only `Overloaded`, before anything is queued, or `Unavailable` when a shared
+        queue cannot be reached (the request fails fast; nothing of it is retried silently).
         """
 
     def admit(self, count: int) -> None:
@@ -65,3 +78,6 @@ class Executor(Protocol):
 
     def ready(self) -> bool:
         """True when tasks would be picked up now."""
+
+    def readiness(self) -> dict[str, Any]:
+        """What /readyz shows: `ready`, and the `reason` when not ready, plus what the executor knows."""

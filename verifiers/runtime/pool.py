@@ -29,11 +29,12 @@ from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 import orjson
 
 from verifiers.contract import Status, Verdict
-from verifiers.registry import Registry, default_registry
+from verifiers.registry import Registry, UnknownVerifierError, default_registry
 from verifiers.runtime.executor import Overloaded, default_max_pending
 from verifiers.runtime.finalize import finalize
 from verifiers.runtime.task import Task
@@ -47,6 +48,7 @@ MAX_CHUNK_CHARS = 4_000_000  # bounds one frame, so a write never holds much mem
 TARGET_CHUNK_S = 0.01  # how long a chunk should keep a worker busy, by the cost estimate
 DEFAULT_TASK_COST_S = 0.002  # cost estimate of a verifier not seen yet
 WATCHDOG_INTERVAL_S = 0.02
+PUSH_SLICE = 1024
 
 
 class _Batch:
@@ -180,6 +182,7 @@ class ProcessPool:
         self._workers: list[_Worker] = []
         self._queue = FairQueue()
         self._inflight = 0
+        self._arriving = 0
         self._cost_s: dict[str, float] = {}
         self._next_slot = 0
         self._watchdog: asyncio.Task[None] | None = None
@@ -206,7 +209,10 @@ class ProcessPool:
         return bool(self._workers) and not self._closed
 
     def pending(self) -> int:
-        return len(self._queue) + self._inflight
+        return len(self._queue) + self._inflight + self._arriving
+
+    def readiness(self) -> dict[str, Any]:
+        return {"ready": self.ready()}
 
     async def close(self) -> None:
         self._closed = True
@@ -272,22 +278,41 @@ class ProcessPool:
             return []
         self.admit(len(tasks))
         batch = _Batch(len(tasks), owner if owner is not None else object())
-        self._queue.push(batch.owner, [_Pending(task, batch, i) for i, task in enumerate(tasks)])
-        self._dispatch()
+        self._arriving += len(tasks)  # admitted: counted as pending while they are being queued
+        pushed = 0
         try:
+            # Queued in slices: the first ones start at once, and the loop is never held long.
+            while pushed < len(tasks):
+                part = tasks[pushed:pushed + PUSH_SLICE]
+                self._queue.push(batch.owner, [_Pending(task, batch, pushed + i) for i, task in enumerate(part)])
+                pushed += len(part)
+                self._arriving -= len(part)
+                self._dispatch()
+                if pushed < len(tasks):
+                    await asyncio.sleep(0)
             return await asyncio.shield(batch.future)
         except asyncio.CancelledError:
             if not batch.future.done():
                 batch.future.cancel()
                 self._queue.discard(batch)
             raise
+        finally:
+            self._arriving -= len(tasks) - pushed
 
     def _chunk_limit(self, queue: deque[_Pending]) -> int:
         # Small chunks when there is little work (latency, balance); big ones for throughput;
         # never much more than TARGET_CHUNK_S of work, so other requests get their turn soon.
         balance = math.ceil(len(queue) / (2 * max(1, len(self._workers))))
-        cost = self._cost_s.get(queue[0].task.spec, DEFAULT_TASK_COST_S)
-        return max(1, min(MAX_CHUNK_TASKS, balance, int(TARGET_CHUNK_S / max(cost, 1e-6))))
+        spec = queue[0].task.spec
+        cost = self._cost_s.get(spec, DEFAULT_TASK_COST_S)
+        limit = max(1, min(MAX_CHUNK_TASKS, balance, int(TARGET_CHUNK_S / max(cost, 1e-6))))
+        return max(limit, min(balance, self._batch_size(spec)))  # a per-batch cost is paid per chunk
+
+    def _batch_size(self, spec: str) -> int:
+        try:
+            return (self.registry or default_registry()).resolve(spec).batch_size
+        except UnknownVerifierError:
+            return 1
 
     def _next_chunk(self) -> list[_Pending]:
         while (retry := self._queue.take_retry()) is not None:

@@ -5,44 +5,31 @@
           (judge, grm) on this event loop, composites with async parts split into their parts
           -> combine -> verdicts in the items' order
 
-Long batches are handled in slices that hand the event loop back every SLICE_S, so one
-16,384-item request never stalls other requests or `/healthz`.
+Long batches are handled in slices that hand the event loop back (`pacing`), so one 16,384-item
+request never stalls other requests or `/healthz`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from verifiers.base import Verifier
 from verifiers.contract import Item, Status, Verdict, completion_text
 from verifiers.registry import Registry, UnknownVerifierError
 from verifiers.runtime.cache import ResultCache
 from verifiers.runtime.executor import Executor
 from verifiers.runtime.finalize import finalize
+from verifiers.runtime.pacing import Pacer
 from verifiers.runtime.prepare import prepare
 from verifiers.runtime.task import Task
 from verifiers.runtime.worker import arun_task
 
-SLICE_S = 0.005  # longest stretch of batch bookkeeping between two yields to the event loop
 MAJORITY = "majority"
-
-
-class Pacer:
-    """Yields to the event loop when a loop over many items has held it for SLICE_S."""
-
-    def __init__(self) -> None:
-        self._since = time.perf_counter()
-
-    async def tick(self) -> None:
-        now = time.perf_counter()
-        if now - self._since >= SLICE_S:
-            await asyncio.sleep(0)
-            self._since = time.perf_counter()
 
 
 def _locality_key(task: Task) -> tuple[str, str]:
@@ -144,7 +131,9 @@ class Scorer:
         as reference (one vote task per group, run in the workers); the others are unchanged."""
         votes: dict[tuple[str, str, bytes], _Vote] = {}
         texts: dict[tuple[str, str, bytes], list[str]] = {}
+        pacer = Pacer()
         for index, item in enumerate(items):
+            await pacer.tick()
             wanted = item.params.get("reference_from_group") if item.params else None
             if wanted is None:
                 continue
@@ -199,7 +188,9 @@ class Scorer:
         sync: dict[str, Task] = {}
         asyn: dict[str, Task] = {}
         splits: dict[str, _Split] = {}
+        pacer = Pacer()
         for key, task in tasks.items():
+            await pacer.tick()
             verifier = self.registry.resolve(task.spec)
             split = self._split(verifier, task)
             if split is not None:
@@ -210,7 +201,11 @@ class Scorer:
                         (asyn if self.registry.resolve(part_task.spec).is_async else sync)[part_key] = part_task
             else:
                 (asyn if verifier.is_async else sync)[key] = task
-        sync_keys = sorted(sync, key=lambda k: _locality_key(sync[k]))
+        locality = {}
+        for key, task in sync.items():
+            locality[key] = _locality_key(task)
+            await pacer.tick()
+        sync_keys = sorted(sync, key=locality.__getitem__)
         async_keys = list(asyn)
         sync_run = self.executor.run([sync[k] for k in sync_keys], owner=owner) if sync_keys else _none()
         async_run = asyncio.gather(*(arun_task(asyn[k], self.registry) for k in async_keys))
@@ -222,6 +217,8 @@ class Scorer:
 
     def _split(self, verifier: Any, task: Task) -> _Split | None:
         """A composite with async parts: each part becomes a task of its own (or a fixed verdict)."""
+        if type(verifier).split is Verifier.split:  # the common case: not made of parts
+            return None
         params = verifier.parse_params(task.params)
         calls = verifier.split(task.reference, params, self.registry)
         if calls is None:

@@ -178,16 +178,13 @@ def run_tasks(tasks: Sequence[Task], registry: Registry,
             index += 1
             continue
         end = index + 1
-        while (end < len(tasks) and end - index < MAX_BATCH and tasks[end].spec == tasks[index].spec
+        while (end < len(tasks) and end - index < verifier.batch_size and tasks[end].spec == tasks[index].spec
                and tasks[end].fingerprint == tasks[index].fingerprint):
             end += 1
         verdicts = _run_batch(verifier, tasks[index:end], registry, params_cache)
         for offset, verdict in enumerate(verdicts):
             yield index + offset, verdict
         index += len(verdicts)  # at least one; the rest go again with a fresh deadline
-
-
-MAX_BATCH = 256
 
 
 def _batchable(task: Task, registry: Registry) -> Verifier | None:
@@ -197,7 +194,7 @@ def _batchable(task: Task, registry: Registry) -> Verifier | None:
         verifier = registry.resolve(task.spec)
     except UnknownVerifierError:
         return None
-    return verifier if getattr(verifier, "batchable", False) else None
+    return verifier if verifier.batch_size > 1 else None
 
 
 def _run_batch(verifier: Verifier, tasks: Sequence[Task], registry: Registry,
