@@ -134,7 +134,8 @@ async def verify(request: Request) -> Response:
     for (index, _), verdict in zip(valid, scored):
         verdicts[index] = verdict
     for start in range(0, len(verdicts), METRICS_SLICE):
+        if start:
+            await asyncio.sleep(0)
         service.metrics.observe(verdicts[start:start + METRICS_SLICE])
-        await asyncio.sleep(0)
     groups = group_stats(items, verdicts)
     return Response(await _dump(verdicts, groups), media_type="application/json")
