@@ -1,4 +1,5 @@
-"""The runtime through HTTP on a real `referee serve` (uvicorn on uvloop): garbage from verifiers,
+"""The runtime through HTTP on a real `referee serve` (uvicorn picks uvloop, which is installed with
+`uvicorn[standard]`: the loop under which large items used to kill workers): garbage from verifiers,
 items at the size limits, admission control (429 + Retry-After) and fairness across requests."""
 
 from __future__ import annotations
@@ -23,10 +24,6 @@ def metric(url: str, name: str) -> float:
     text = httpx.get(f"{url}/metrics").text
     found = re.search(rf"^{re.escape(name)} ([0-9.e+]+)$", text, re.M)
     return float(found.group(1)) if found else 0.0
-
-
-def test_serving_event_loop_is_uvloop():
-    import uvloop  # noqa: F401  (uvicorn's default loop when installed: what the defects showed under)
 
 
 def test_garbage_from_verifiers_is_an_error_and_the_batch_is_answered(server):
