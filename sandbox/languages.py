@@ -42,6 +42,7 @@ class Language:
     memory_markers: tuple[str, ...] = ()  # stderr text meaning "ran out of memory"
     compile_cache: str = ""  # `pch`, `javac`: the compiler may use a cache built by the service (sandbox/pch.py)
     env: dict[str, str] = field(default_factory=dict)
+    packages: tuple[str, ...] = ()  # the Debian packages that provide the toolchain
 
     def file_name(self, source: str) -> str:
         if "{class}" in self.source_name:
@@ -74,23 +75,24 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     Language(
         name="python", aliases=("python", "py", "python3", "py3"), source_name="main.py",
         run=(SANDBOX_PYTHON, "-I", "/prog/main.py"), toolchain=(SANDBOX_PYTHON,),
-        warm_python=True, memory_markers=("MemoryError",),
+        warm_python=True, memory_markers=("MemoryError",), packages=("python3",),
     ),
     Language(
         name="c", aliases=("c", "h"), source_name="main.c",
         compile=("/usr/bin/gcc", "-O2", "-std=gnu17", "-pipe", "-o", "main", "main.c", "-lm"),
-        run=("/prog/main",), toolchain=("/usr/bin/gcc",),
+        run=("/prog/main",), toolchain=("/usr/bin/gcc",), packages=("gcc",),
     ),
     Language(
         name="cpp", aliases=("cpp", "c++", "cxx", "cc", "hpp"), source_name="main.cpp",
         compile=("/usr/bin/g++", *CXX_FLAGS, "-o", "main", "main.cpp"),
         run=("/prog/main",), toolchain=("/usr/bin/g++",), memory_markers=("std::bad_alloc",),
         compile_cache="pch",
+        packages=("g++",),
     ),
     Language(
         name="javascript", aliases=("javascript", "js", "node", "nodejs"), source_name="main.js",
         run=("/usr/bin/node", "/prog/main.js"), toolchain=("/usr/bin/node",),
-        memory_markers=("JavaScript heap out of memory",),
+        memory_markers=("JavaScript heap out of memory",), packages=("nodejs",),
     ),
     Language(
         name="java", aliases=("java",), source_name="{class}.java",
@@ -101,16 +103,17 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
              "-XX:MaxRAM={memory_mb}m", "-XX:MaxRAMPercentage=75", "-cp", "/prog", "{class}"),
         toolchain=("/usr/bin/java", "/usr/bin/javac"), memory_markers=("java.lang.OutOfMemoryError",),
         compile_cache="javac",
+        packages=("default-jdk-headless",),
     ),
     Language(
         name="rust", aliases=("rust", "rs"), source_name="main.rs",
         compile=("/usr/bin/rustc", "-O", "--edition", "2021", "-o", "main", "main.rs"),
         run=("/prog/main",), toolchain=("/usr/bin/rustc", "/usr/bin/cc"),
-        memory_markers=("memory allocation of",),
+        memory_markers=("memory allocation of",), packages=("rustc", "gcc"),
     ),
     Language(
         name="bash", aliases=("bash", "sh", "shell"), source_name="main.sh",
-        run=("/bin/bash", "/prog/main.sh"), toolchain=("/bin/bash",),
+        run=("/bin/bash", "/prog/main.sh"), toolchain=("/bin/bash",), packages=("bash",),
     ),
     # Program + reference test code (sandbox/testcode.py); not fence tags, never chosen by users.
     Language(
@@ -150,8 +153,14 @@ def missing_toolchain(lang: Language) -> str | None:
     """Why `lang` cannot run here, or None when its toolchain is installed."""
     for tool in lang.toolchain:
         if not os.access(tool, os.X_OK):
-            return f"{lang.name} is not available on this host: {tool} is not installed"
+            return (f"{lang.name} is not available on this host: {tool} is not installed "
+                    f"(Debian/Ubuntu: apt-get install {' '.join(lang.packages)})")
     return None
+
+
+def user_languages() -> list[Language]:
+    """The languages a request may name (the `+tests` builds of sandbox/testcode.py are internal)."""
+    return [lang for lang in LANGUAGES.values() if lang.aliases]
 
 
 def available_languages() -> list[str]:
