@@ -216,6 +216,7 @@ def build(name: str) -> bool:
         try:
             if os.path.exists(gch):
                 return True
+            _remove_leftovers(directory)
             text = "".join(f"#include <{h}>\n" for h in VARIANTS[name])
             tmp_h = f"{header}.{os.getpid()}.tmp"
             with open(tmp_h, "w") as fh:
@@ -243,6 +244,16 @@ def build(name: str) -> bool:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _remove_leftovers(directory: str) -> None:
+    """Under the lock no build is running: a `.tmp` file is from a process that died mid-build."""
+    for name in os.listdir(directory):
+        if name.endswith(".tmp"):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+
+
 def _build_javac_archive() -> bool:
     key = _key(JAVAC_ARCHIVE)
     directory = host_dir()
@@ -252,6 +263,7 @@ def _build_javac_archive() -> bool:
         try:
             if os.path.exists(archive):
                 return True
+            _remove_leftovers(directory)
             with tempfile.TemporaryDirectory(prefix="referee-javac-") as work:
                 with open(os.path.join(work, "Main.java"), "w") as fh:
                     fh.write(_JAVA_SAMPLE)
