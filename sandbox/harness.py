@@ -347,8 +347,10 @@ def bind_program_names(namespace: dict, names: dict, link: _Link, entry_point: s
             namespace[name] = link.value(info["value"])
 
 
-def run_trusted_test(script: str, entry_point: str | None, to_program: int, from_program: int) -> dict:
-    """Run the test script against the program; `{"passed": bool, "reason": str | None}`."""
+def run_trusted_test(script: str | types.CodeType, entry_point: str | None, to_program: int,
+                     from_program: int) -> dict:
+    """Run the test script (its source, or its code compiled beforehand) against the program;
+    `{"passed": bool, "reason": str | None}`."""
     link = _Link(to_program, from_program)
     try:
         hello = recv_message(from_program)
@@ -359,7 +361,7 @@ def run_trusted_test(script: str, entry_point: str | None, to_program: int, from
     namespace = {"__name__": "__test__", "__builtins__": builtins}
     try:
         bind_program_names(namespace, hello.get("names") or {}, link, entry_point)
-        exec(compile(script, "test.py", "exec"), namespace)
+        exec(script if isinstance(script, types.CodeType) else compile(script, "test.py", "exec"), namespace)
         if entry_point:
             if entry_point not in namespace:
                 return {"passed": False, "reason": f"the program does not define {entry_point!r}"}

@@ -556,15 +556,22 @@ def _await_test_server(state: dict) -> None:
         os._exit(70)
 
 
+_COMPILE_IN_SERVER_BYTES = 1 << 20  # larger test scripts are compiled in the test's child, under its limits
+
+
 def _test_server_loop(control_fd: int, sock, state: dict) -> None:
     import socket
 
+    # The server needs no privilege (it reads frames and forks); dropped once here, its test
+    # children start without any. /dev/null is opened once for the children's stdio.
+    _drop_all_capabilities()
+    null = os.open("/dev/null", os.O_RDWR)
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
         except OSError:
             return
-        if not message or len(fds) != 3:
+        if not message or len(fds) != 3 or min(fds) < 3:
             return
         job = json.loads(message)
         try:
@@ -572,35 +579,45 @@ def _test_server_loop(control_fd: int, sock, state: dict) -> None:
         except Exception:
             return  # the program parent sees no acknowledgement and restarts the sandbox
         sock.sendall(b"k")
+        # Compiling here (it runs nothing) spares each child the compiler's page faults on a
+        # fresh copy of this process's memory; a script that does not compile is compiled again
+        # in the child, which reports the error at its usual place.
+        script = test.get("script")
+        if isinstance(script, str) and len(script) <= _COMPILE_IN_SERVER_BYTES:
+            try:
+                script = compile(script, "test.py", "exec")
+            except Exception:
+                pass
         pid = os.fork()
         if pid == 0:
             sock.close()
-            _trusted_test_child(test, fds, job["limits"], state)
+            _trusted_test_child(script, test.get("entry_point"), fds, null, job["limits"], state)
         for fd in fds:
             os.close(fd)
-        del test
+        del test, script
         _wait_or_kill(pid, float(job["limits"]["wall_time_s"]) + 1.0)
 
 
-def _trusted_test_child(test: dict, fds: list[int], limits: dict, state: dict) -> None:
+def _trusted_test_child(script, entry_point, fds: list[int], null: int, limits: dict, state: dict) -> None:
+    """Runs in a fresh fork of the test server (already without capabilities): the run's limits,
+    stdio to /dev/null, no descriptor but the three of this test, then the test."""
+    to_program, from_program, verdict_fd = fds
     verdict = {"passed": False, "reason": "the test harness failed"}
     try:
-        import fcntl
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]  # out of the way of 3..5 first
-        for target, fd in zip((3, 4, 5), high):
-            os.dup2(fd, target)
-        null = os.open("/dev/null", os.O_RDWR)
         for target in (0, 1, 2):  # what the test prints goes nowhere
             os.dup2(null, target)
-        os.closerange(6, 1 << 16)
+        keep = sorted(fds)  # all >= 3 (checked by the server)
+        os.closerange(3, keep[0])
+        os.closerange(keep[0] + 1, keep[1])
+        os.closerange(keep[1] + 1, keep[2])
+        os.closerange(keep[2] + 1, 1 << 16)
         _apply_rlimits(limits, state["hard_limits"])
-        _drop_all_capabilities()
-        verdict = run_trusted_test(test["script"], test.get("entry_point"), 3, 4)
+        verdict = run_trusted_test(script, entry_point, to_program, from_program)
     except BaseException as exc:
         verdict = {"passed": False, "reason": f"the test harness failed: {type(exc).__name__}: {exc}"}
     finally:
         try:
-            os.write(5, json.dumps(verdict).encode("utf-8", "surrogatepass"))
+            os.write(verdict_fd, json.dumps(verdict).encode("utf-8", "surrogatepass"))
         finally:
             os._exit(0)
 
