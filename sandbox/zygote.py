@@ -662,17 +662,24 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
     Returns the reply to send from here: to "prepare" on a compile error, else to the final
     "wipe" (sent once the program parent and all its runs are gone, so nothing is left behind).
     """
+    # compile() runs no program code. A small source is compiled here, where the compiler's memory
+    # is warm: in a fresh fork its first use costs ~270 copy-on-write page faults (~1.4 ms of CPU).
+    # A larger one is compiled in the fork, where a parser crash or a bloated heap only loses it.
+    state["code"] = None
+    if len(source) <= _COMPILE_HERE_CHARS:
+        try:
+            state["code"] = compile(source, "main.py", "exec")
+        except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+            return {"ok": True, "compile_error": _compile_error(exc)}
     status_r, status_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(status_r)
         try:
-            # compile() runs no program code: it is safe here; a parser crash only loses this fork.
-            state["code"] = compile(source, "main.py", "exec")
+            if state["code"] is None:
+                state["code"] = compile(source, "main.py", "exec")
         except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
-            import traceback
-            message = "".join(traceback.format_exception_only(exc))
-            os.write(status_w, message.encode("utf-8", "replace")[:65536])
+            os.write(status_w, _compile_error(exc).encode("utf-8", "replace")[:65536])
             os._exit(0)
         os.write(status_w, b"\0")  # compiled
         os.close(status_w)
@@ -685,6 +692,7 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
         gc.freeze()  # a collection in a run must not touch (and so copy) the parent's objects
         _serve_loop(control_fd, state, program_parent=True)
         os._exit(0)
+    state["code"] = None
     os.close(status_w)
     message = b""
     while chunk := os.read(status_r, 65536):
@@ -705,6 +713,12 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
 
 
 _EXIT_CHANNEL_CLOSED = 3 << 8  # wait status of a program parent that saw the channel close
+_COMPILE_HERE_CHARS = 64 << 10
+
+
+def _compile_error(exc: BaseException) -> str:
+    import traceback
+    return "".join(traceback.format_exception_only(exc))
 
 
 def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> None:
