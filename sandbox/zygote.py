@@ -254,8 +254,8 @@ def _child_exec(job: dict, chan: int) -> None:
 
 
 def _python_stdio() -> tuple:
-    """Text streams on fds 0, 1 and 2, built once in the program parent: in each run the fds
-    are the run's pipes, and the fork inherits ready objects instead of building them."""
+    """Text streams on fds 0, 1 and 2, built once in the warm parent: in each run the fds are
+    the run's pipes, and the fork inherits ready objects instead of building them."""
     import io
 
     return (io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)),
@@ -671,6 +671,10 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
             state["code"] = compile(source, "main.py", "exec")
         except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
             return {"ok": True, "compile_error": _compile_error(exc)}
+    if state.get("env") != env:  # the environment every run of this program sees (os.environ
+        os.environ.clear()       # costs ~80 page faults to set in a fresh fork; usually unchanged)
+        os.environ.update(env)
+        state["env"] = dict(env)
     status_r, status_w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -683,11 +687,8 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
             os._exit(0)
         os.write(status_w, b"\0")  # compiled
         os.close(status_w)
-        os.environ.clear()  # the environment every run of this program sees, set once here
-        os.environ.update(env)
         sys.argv = ["main.py"]
         sys.path[:0] = ["/work"]
-        state["stdio"] = _python_stdio()
         import gc
         gc.freeze()  # a collection in a run must not touch (and so copy) the parent's objects
         _serve_loop(control_fd, state, program_parent=True)
@@ -788,6 +789,7 @@ def serve(control_fd: int) -> None:
             resource.RLIMIT_CPU, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE, resource.RLIMIT_CORE,
             resource.RLIMIT_STACK, resource.RLIMIT_NPROC, resource.RLIMIT_DATA)},
     }
+    state["stdio"] = _python_stdio()  # used by the Python runs only, each with its own copy
     import gc
     gc.collect()
     gc.freeze()
