@@ -348,6 +348,8 @@ def _jsonable(value):
 
 
 def _run(job: dict, state: dict) -> dict:
+    if job.get("build_rw"):
+        state["build_dirty"] = True  # before the fork: a run that fails midway may have written
     stdin_data = job.get("stdin") or b""
     stdin_r, stdin_w = os.pipe() if stdin_data else (state["devnull"], -1)
     out_r, out_w = os.pipe()
@@ -632,12 +634,16 @@ def _wait_or_kill(pid: int, timeout_s: float) -> None:
     os.waitpid(pid, 0)
 
 
-def _wipe_build() -> None:
+def _wipe_build(state: dict) -> None:
     """Replace the build directory by a fresh tmpfs: constant time and no walk, however deep the
-    tree a compiler left (javac makes one directory per package component)."""
+    tree a compiler left (javac makes one directory per package component). Skipped when nothing
+    was written since the last wipe (only `prepare`'s files and compiler runs write there)."""
+    if not state.get("build_dirty", True):
+        return
     _check(_libc.umount2(b"/prog", MNT_DETACH), "umount /prog")
     _check(_libc.umount2(b"/build", MNT_DETACH), "umount /build")
     _mount_build()
+    state["build_dirty"] = False
 
 
 def _write_files(root: str, files: dict) -> None:
@@ -709,7 +715,7 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
         os._exit(0)
     if status != 0:
         os._exit(70)  # the program parent died: the service sees EOF and restarts the sandbox
-    _wipe_build()
+    _wipe_build(state)
     return {"ok": True}
 
 
@@ -738,8 +744,10 @@ def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> N
                 state["fresh_network"] = bool(request.get("fresh_network", False))
                 reply = {"ok": True}
             elif op == "prepare" and not program_parent:
-                _wipe_build()
-                _write_files("/build", request.get("files") or {})
+                _wipe_build(state)
+                if request.get("files"):
+                    state["build_dirty"] = True
+                    _write_files("/build", request["files"])
                 if request.get("python_source") is not None:
                     reply = _start_python_program(control_fd, request["python_source"], request.get("env") or {}, state)
                 else:
@@ -750,7 +758,7 @@ def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> N
                 state["test_frame_pending"] = (request["job"].get("harness") or {}).get("mode") == "assert"
                 reply = _run(request["job"], state)
             elif op == "wipe":
-                _wipe_build()
+                _wipe_build(state)
                 reply = {"ok": True}
             else:
                 reply = {"error": f"unexpected op {op!r}"}
