@@ -38,8 +38,13 @@ class ProgramError(Exception):
     """An exception of the program's own type, raised in the test as this."""
 
 
+# Built once: json.dumps with options and json.loads build or check these on every call.
+_to_json = json.JSONEncoder(separators=(",", ":")).encode
+_from_json = json.JSONDecoder().decode
+
+
 def send_message(fd: int, obj) -> None:
-    data = json.dumps(obj, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    data = _to_json(obj).encode("utf-8", "surrogatepass")
     if len(data) > MAX_MESSAGE:
         raise ValueError(f"message of {len(data)} bytes is over {MAX_MESSAGE}")
     view = memoryview(_LENGTH.pack(len(data)) + data)
@@ -62,7 +67,7 @@ def recv_message(fd: int):
     (size,) = _LENGTH.unpack(_read_message_bytes(fd, _LENGTH.size))
     if size > MAX_MESSAGE:
         raise ValueError("message too large")
-    return json.loads(_read_message_bytes(fd, size).decode("utf-8", "surrogatepass"))
+    return _from_json(_read_message_bytes(fd, size).decode("utf-8", "surrogatepass"))
 
 
 # -- values as data ----------------------------------------------------------------------------
@@ -173,7 +178,7 @@ def serve_program_calls(namespace: dict, requests: int, replies: int) -> None:
             return
         try:
             reply = _answer(request, namespace, handles, resolve)
-            data = json.dumps(reply, separators=(",", ":")).encode("utf-8", "surrogatepass")
+            data = _to_json(reply).encode("utf-8", "surrogatepass")
         except BaseException as exc:  # the program's exception (SystemExit included) goes to the test
             try:
                 message = str(exc)[:2000]
