@@ -46,7 +46,10 @@ _HARNESS_IMPORT = (
     "    run_trusted_test = send_message = serve_program_calls = None\n")
 _shared_lock = threading.Lock()
 _PARENT_OVERHEAD_BYTES = 48 << 20  # the warm parent, bwrap and page tables, on top of the run's own limit
-_PARENT_TASKS = 5  # outer bwrap, its init, the warm parent, the run's init, the test server (+1: a trusted test)
+# Outer bwrap, its init, the warm parent, the test server, and the run's init (a compiled program) or
+# the program parent (a large Python program; a small one's runs fork from the warm parent: one fewer).
+# +1 during a trusted test.
+_PARENT_TASKS = 5
 _CONTROL_SLACK_S = 15.0  # how long past a run's own wall limit we wait before declaring the sandbox hung
 
 
@@ -314,12 +317,13 @@ class Sandbox:
                 return prog.compile_result
             return prog.run(stdin=stdin, files=files, limits=prog.remaining_limits())
 
-    def _run_job(self, job: dict, limits: Limits, test: dict | None = None) -> tuple[dict, bool]:
+    def _run_job(self, job: dict, limits: Limits, test: dict | None = None,
+                 parents: int = _PARENT_TASKS) -> tuple[dict, bool]:
         """Send one run; returns the raw facts and whether the memory limit killed something."""
         with self.lock:
             if not self.alive:
                 self.start()
-            self.apply_limits(limits, trusted_test=test is not None)
+            self.apply_limits(limits, trusted_test=test is not None, parents=parents)
             before = self._cgroup.oom_kills() if self._cgroup is not None else 0
             raw = self._request({"op": "run", "job": job}, timeout_s=limits.wall_time_s + _CONTROL_SLACK_S,
                                 trailer=test)
@@ -328,20 +332,21 @@ class Sandbox:
                 self._teardown()  # the run could not be set up: the next one gets a fresh sandbox
             return raw, oom
 
-    def apply_limits(self, limits: Limits, trusted_test: bool = False) -> None:
-        """Set the cgroup to what one run (or compile) under `limits` may use."""
+    def apply_limits(self, limits: Limits, trusted_test: bool = False, parents: int = _PARENT_TASKS) -> None:
+        """Set the cgroup to what one run (or compile) under `limits` may use; `parents`: the
+        sandbox's own tasks besides the run (see `_PARENT_TASKS`)."""
         if self._cgroup is not None:
             self._cgroup.set_limits(self._baseline_bytes + _PARENT_OVERHEAD_BYTES + (limits.memory_mb << 20),
-                                    limits.max_processes + _PARENT_TASKS + trusted_test)
+                                    limits.max_processes + parents + trusted_test)
 
-    def job_limits(self, limits: Limits) -> dict:
+    def job_limits(self, limits: Limits, parents: int = _PARENT_TASKS) -> dict:
         data = limits.model_dump()
         if self._cgroup is None:
             # No memory cgroup: RLIMIT_DATA, not RLIMIT_AS (OpenBLAS threads and JVMs reserve far more
             # address space than they touch). DATA still counts reserved thread stacks and heaps, hence
             # the headroom: without cgroups the memory limit is approximate.
             data["data_mb"] = limits.memory_mb * 2 + 512
-            data["nproc"] = limits.max_processes + _PARENT_TASKS
+            data["nproc"] = limits.max_processes + parents
         return data
 
 
@@ -358,6 +363,7 @@ class Program:
         self.compile_result: ExecResult | None = None
         self.unavailable: str | None = None
         self._generation = -1
+        self._parents = _PARENT_TASKS
         self._files = dict(files or {})
         self._held = False
         if self.lang is None:
@@ -385,6 +391,7 @@ class Program:
             self.box.apply_limits(self.limits.for_compile())
         reply = self.box._request(message, timeout_s=self.compile_limits().wall_time_s + _CONTROL_SLACK_S)
         self._generation = self.box.generation
+        self._parents = _PARENT_TASKS - (reply.get("program_parent") is False)
         if reply.get("compile_error"):
             self.compile_result = ExecResult(status=ExecStatus.compile_error, stderr=reply["compile_error"],
                                              exit_code=1, message="the program does not parse")
@@ -436,7 +443,7 @@ class Program:
                 self._prepare()
                 if self.compile_result is not None and not self.compile_result.ok:
                     return self.compile_result, ""
-            job: dict[str, Any] = {"stdin": _to_bytes(stdin), "limits": self.box.job_limits(limits),
+            job: dict[str, Any] = {"stdin": _to_bytes(stdin), "limits": self.box.job_limits(limits, self._parents),
                                    "files": {k: _to_bytes(v) for k, v in (files or {}).items()},
                                    "env": run_env(self.lang)}
             if self.lang.warm_python:
@@ -448,7 +455,7 @@ class Program:
             trusted_test = job.get("harness", {}).get("mode") == "assert"
             if trusted_test and not isinstance(test, dict):
                 raise ValueError("an assert harness needs the test")
-            raw, oom = self.box._run_job(job, limits, test if trusted_test else None)
+            raw, oom = self.box._run_job(job, limits, test if trusted_test else None, self._parents)
         except SandboxError as exc:
             return ExecResult.sandbox_error(f"sandbox failure: {exc}"), ""
         return classify(raw, self.lang, limits, oom), raw.get("channel", b"").decode("utf-8", "surrogateescape")

@@ -271,6 +271,8 @@ def _child_python(job: dict, code, chan: int, stdio: tuple) -> None:
     import types
 
     sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = stdio
+    sys.argv = ["main.py"]
+    sys.path.insert(0, "/work")
     out, err = stdio[1], stdio[2]
     harness = job.get("harness") or {"mode": "script"}
     nonce = harness.get("nonce", "")
@@ -348,6 +350,8 @@ def _jsonable(value):
 
 
 def _run(job: dict, state: dict) -> dict:
+    if job["kind"] == "python" and state.get("code") is None:
+        raise ValueError("no Python program is prepared")
     if job.get("build_rw"):
         state["build_dirty"] = True  # before the fork: a run that fails midway may have written
     stdin_data = job.get("stdin") or b""
@@ -663,10 +667,13 @@ def _write_files(root: str, files: dict) -> None:
 
 
 def _start_python_program(control_fd: int, source: str, env: dict, state: dict) -> dict:
-    """Fork a parent for one Python program that compiles it once and serves its runs.
+    """Compile one Python program once for all its runs.
 
-    Returns the reply to send from here: to "prepare" on a compile error, else to the final
-    "wipe" (sent once the program parent and all its runs are gone, so nothing is left behind).
+    A small source is compiled here and its runs are forked from this process (see `_run`); the
+    reply goes to "prepare", and "wipe" drops the code. A larger one gets a program parent, a
+    fork that compiles it and serves its runs; then the reply is to "prepare" on a compile
+    error, else to the final "wipe" (sent once the program parent and all its runs are gone, so
+    nothing is left behind).
     """
     # compile() runs no program code. A small source is compiled here, where the compiler's memory
     # is warm: in a fresh fork its first use costs ~270 copy-on-write page faults (~1.4 ms of CPU).
@@ -681,6 +688,8 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
         os.environ.clear()       # costs ~80 page faults to set in a fresh fork; usually unchanged)
         os.environ.update(env)
         state["env"] = dict(env)
+    if state["code"] is not None:  # no program parent: a fork and its first page faults saved per program
+        return {"ok": True, "program_parent": False}
     status_r, status_w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -693,8 +702,6 @@ def _start_python_program(control_fd: int, source: str, env: dict, state: dict) 
             os._exit(0)
         os.write(status_w, b"\0")  # compiled
         os.close(status_w)
-        sys.argv = ["main.py"]
-        sys.path[:0] = ["/work"]
         import gc
         gc.freeze()  # a collection in a run must not touch (and so copy) the parent's objects
         _serve_loop(control_fd, state, program_parent=True)
@@ -758,6 +765,7 @@ def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> N
                 state["test_frame_pending"] = (request["job"].get("harness") or {}).get("mode") == "assert"
                 reply = _run(request["job"], state)
             elif op == "wipe":
+                state["code"] = None  # a program compiled here (see `_start_python_program`) is done
                 _wipe_build(state)
                 reply = {"ok": True}
             else:
