@@ -84,7 +84,7 @@ class Chunk:
     id: str
     reply: str
     expires_at: float
-    tasks: list[dict[str, Any]]  # Task.to_plain() each
+    tasks: list[Any]  # Task objects when sent (orjson writes them as `Task.to_plain()`), plain JSON when read
     deaths: int = 0
     positions: list[int] = field(default_factory=list)
 
