@@ -58,7 +58,7 @@ class _Batch:
         self.results: list[Any] = [None] * size
         self.remaining = size
         self.owner = owner
-        self.plain = plain  # answers are verdict fields as the worker sent them (`run_plain`), not Verdicts
+        self.plain = plain  # answers are each verdict's JSON as a worker wrote it (`run_plain`), not Verdicts
         self.future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
 
     def resolve(self, index: int, answer: Any) -> bool:
@@ -72,7 +72,7 @@ class _Batch:
 
     def made_here(self, verdict: Verdict) -> Any:
         """A verdict made in this process, as this batch answers."""
-        return verdict_fields(verdict) if self.plain else verdict
+        return orjson.dumps(verdict_fields(verdict)) if self.plain else verdict
 
 
 @dataclass(slots=True)
@@ -94,9 +94,9 @@ class _Pending:
         """Answer with a verdict made here (a timeout, a crash, a shutdown)."""
         return self.batch.resolve(self.index, self.batch.made_here(verdict))
 
-    def answer(self, fields: dict[str, Any]) -> bool:
-        """Answer with the verdict fields a worker process sent."""
-        return self.batch.resolve(self.index, fields if self.batch.plain else verdict_from_fields(fields))
+    def answer(self, line: bytes) -> bool:
+        """Answer with the verdict JSON a worker process sent."""
+        return self.batch.resolve(self.index, line if self.batch.plain else verdict_from_fields(orjson.loads(line)))
 
 
 class FairQueue:
@@ -290,9 +290,9 @@ class ProcessPool:
     async def run(self, tasks: Sequence[Task], *, owner: Hashable | None = None) -> list[Verdict]:
         return await self._run(tasks, owner, plain=False)
 
-    async def run_plain(self, tasks: Sequence[dict[str, Any]], *, owner: Hashable | None = None) -> list[dict[str, Any]]:
-        """`run` for tasks that are already plain JSON (`Task.to_plain()`, as a worker host reads them
-        from Redis), answered with verdict fields as the worker processes send them: neither is
+    async def run_plain(self, tasks: Sequence[dict[str, Any]], *, owner: Hashable | None = None) -> list[bytes]:
+        """`run` for tasks that are plain JSON already (`Task.to_plain()`, as a worker host reads them
+        from Redis), answered with each verdict's JSON as the worker processes wrote it: neither is
         rebuilt into objects here. A task that is not valid is answered `error` by the worker."""
         return await self._run(tasks, owner, plain=True)
 
@@ -384,21 +384,24 @@ class ProcessPool:
             worker.current_started = time.monotonic()
 
     def _on_frame(self, worker: _Worker, frame: bytes) -> None:
+        head, *lines = frame.split(b"\n")  # see the wire format in `worker`
         try:
-            replies = orjson.loads(frame)
-        except orjson.JSONDecodeError:
+            replies = orjson.loads(head)
+            if len(replies) != len(lines):
+                raise ValueError("verdicts missing")
+        except (orjson.JSONDecodeError, TypeError, ValueError):
             self._on_worker_lost(worker, "unreadable reply")
             return
         costs = self._cost_s
-        for slot, fields in replies:
+        for (slot, elapsed_ms), line in zip(replies, lines):
             if not worker.inflight:
                 break
             head_slot, pending = worker.inflight.popleft()
             self._inflight -= 1
             assert head_slot == slot, "worker answered out of order"
-            pending.answer(fields)
+            pending.answer(line)
             spec = pending.spec
-            cost = float(fields.get("elapsed_ms") or 0.0) / 1000
+            cost = elapsed_ms / 1000
             costs[spec] = 0.8 * costs[spec] + 0.2 * cost if spec in costs else cost
         worker.current_started = time.monotonic()
         if worker.idle:

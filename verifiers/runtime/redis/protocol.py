@@ -105,6 +105,13 @@ class Chunk:
                    deaths=int(doc.get("att", 0)), positions=list(doc.get("pos") or range(len(tasks))))
 
 
+def verdicts_reply(chunk_id: str, positions: list[int], verdicts: list[bytes]) -> bytes:
+    """The reply carrying a chunk's verdicts, each already JSON (as a pool process wrote it): joined
+    in as they are, never decoded and encoded again."""
+    head = orjson.dumps({"c": chunk_id, "p": positions})
+    return head[:-1] + b',"v":[' + b",".join(verdicts) + b"]}"
+
+
 def connect(url: str, *, socket_timeout_s: float = 5.0, max_connections: int = 32) -> aioredis.Redis:
     """A client that fails fast while Redis is away and reconnects by itself when it returns.
 

@@ -37,7 +37,8 @@ from verifiers.registry import Registry
 from verifiers.runtime.finalize import finalize
 from verifiers.runtime.pool import ProcessPool
 from verifiers.runtime.redis.executor import REPLY_TTL_S
-from verifiers.runtime.redis.protocol import GROUP, REDIS_DOWN, Chunk, Keys, connect, describe, ensure_group
+from verifiers.runtime.redis.protocol import (GROUP, REDIS_DOWN, Chunk, Keys, connect, describe, ensure_group,
+                                              verdicts_reply)
 from verifiers.runtime.worker import verdict_fields
 
 log = logging.getLogger(__name__)
@@ -263,9 +264,9 @@ class RedisWorker:
             self._room.set()
 
     @staticmethod
-    def _failed(plain: Any, status: Status, message: str) -> dict[str, Any]:
+    def _failed(plain: Any, status: Status, message: str) -> bytes:
         spec = plain.get("spec") if isinstance(plain, dict) else None
-        return verdict_fields(finalize(Verdict.failed(status, message), str(spec or "?"), 0.0))
+        return orjson.dumps(verdict_fields(finalize(Verdict.failed(status, message), str(spec or "?"), 0.0)))
 
     @asynccontextmanager
     async def _turn(self, suspect: bool) -> AsyncIterator[None]:
@@ -297,8 +298,8 @@ class RedisWorker:
         except REDIS_DOWN:
             pass  # the verdicts are what matter; they are delivered (or retried) later
 
-    async def _deliver(self, entry_id: bytes, chunk: Chunk, verdicts: list[dict[str, Any]]) -> None:
-        payload = orjson.dumps({"c": chunk.id, "p": chunk.positions, "v": verdicts})
+    async def _deliver(self, entry_id: bytes, chunk: Chunk, verdicts: list[bytes]) -> None:
+        payload = verdicts_reply(chunk.id, chunk.positions, verdicts)
         delay, give_up = 0.1, time.monotonic() + max(60.0, self.visibility_s * 2)
         while True:
             try:
