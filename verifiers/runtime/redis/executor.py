@@ -317,10 +317,13 @@ class RedisExecutor:
                 self._wake.set()
             sent.started_by, sent.orphaned_since = reply["s"], None
             return
-        for position, fields in zip(reply["p"], reply["v"]):
+        positions = reply["p"]
+        for position, fields in zip(positions, reply["v"]):
             slot = sent.slots[position]
             slot.batch.resolve(slot.index, verdict_from_fields(fields))
-        if all(s.batch.done or s.batch.results[s.index] is not None for s in sent.slots):
+        # the whole chunk in one reply (the usual case), or its last part (a chunk split after a reclaim)
+        if len(positions) == len(sent.slots) or all(s.batch.done or s.batch.results[s.index] is not None
+                                                    for s in sent.slots):
             self._forget(reply["c"])
 
     def _forget(self, chunk_id: str) -> None:
