@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test system-deps bench clean
+.PHONY: serve test system-deps runtime-deps bench clean
 
-serve: $(VENV)/.installed
+# The system packages come first: without bubblewrap and the compilers no code can run.
+serve: $(VENV)/.installed runtime-deps
 	$(BIN)/referee serve
 
 test: $(VENV)/.installed-test system-deps
@@ -13,6 +14,9 @@ test: $(VENV)/.installed-test system-deps
 
 system-deps:
 	@bash scripts/ensure-system-packages
+
+runtime-deps:
+	@bash scripts/ensure-system-packages --runtime
 
 # referee-client (client/) is the standalone Python client that the CLI and the tests use.
 $(VENV)/.installed: pyproject.toml client/pyproject.toml

@@ -2,6 +2,7 @@
 per HumanEval-X-like item (compile included) in each language.
 
     .venv/bin/python -m bench.code_harness --before e705a2c [--programs 60] [--items 6]
+    .venv/bin/python -m bench.code_harness --before afdcbe0 --skip-python --languages cpp,java,c
 
 `--before` is a git revision (checked out in a temporary `git worktree`) or a directory holding
 another checkout. Each measurement runs in a fresh process importing that tree's `sandbox`, the
@@ -68,6 +69,12 @@ language, items, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 cases = json.loads(sys.stdin.read())
 program, test_code, appended = cases[language]
 box = Sandbox(); box.start()
+try:  # trees with precompiled C++ headers: have them built before timing, as a warm service has
+    from sandbox import pch
+    for name in (*pch.VARIANTS, getattr(pch, "JAVAC_ARCHIVE", "")):
+        name and pch.build(name)
+except ImportError:
+    pass
 times, cpus, passed = [], [], 0
 for i in range(items + 1):
     source = program.replace("{K}", str(i % 5 + 2))
@@ -96,6 +103,10 @@ ITEMS = {
             "    for (auto &x : v) x *= {K};\n    sort(v.begin(), v.end());\n    return v;\n}\n",
             "#undef NDEBUG\n#include<assert.h>\nbool issame(vector<int> a, vector<int> b){ return a == b; }\n"
             "int main(){\n    assert (issame(scale({3, 1, 2}), {1 * {K}, 2 * {K}, 3 * {K}}));\n}\n"),
+    "c": ("#include<stdio.h>\n#include<math.h>\n#include<stdlib.h>\n#include<string.h>\n"
+          "int scale(int x){\n    return x * {K};\n}\n",
+          "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (scale(3) == 3 * {K});\n"
+          "    assert (scale(-1) == -{K});\n}\n"),
     "java": ("import java.util.*;\nimport java.lang.*;\n\nclass Solution {\n"
              "    public List<Integer> scale(List<Integer> v) {\n        List<Integer> out = new ArrayList<>();\n"
              "        for (int x : v) out.add(x * {K});\n        Collections.sort(out);\n        return out;\n    }\n}\n",
@@ -151,6 +162,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=6, help="compiled items per language")
     parser.add_argument("--rounds", type=int, default=2, help="alternating before/after rounds for Python")
     parser.add_argument("--languages", default=",".join(ITEMS))
+    parser.add_argument("--skip-python", action="store_true", help="only the compiled items")
     args = parser.parse_args()
     made: list[str] = []
     try:
@@ -158,42 +170,53 @@ def main() -> None:
         trees = {"before": before, "after": ROOT}
         print(f"before: {args.before}; after: this tree; {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.1f} at start\n")
-        print(f"Python tests through run_tests, {args.programs} programs x 3 tests, one warm sandbox\n")
-        print("runs/s: wall clock, one process after another (on a busy machine, every hand-over between")
-        print("processes waits for a core); CPU ms: CPU time of every process involved, per test run\n")
-        print(f"| {'tests':<22} | {'before runs/s':>13} | {'after runs/s':>12} | {'ratio':>6} "
-              f"| {'before CPU ms':>13} | {'after CPU ms':>12} | {'ratio':>6} |")
-        print(f"|{'-' * 24}|{'-' * 15}|{'-' * 14}|{'-' * 8}|{'-' * 15}|{'-' * 14}|{'-' * 8}|")
-        for kind in ("assert", "call", "stdio"):
-            rates: dict[str, list[float]] = {"before": [], "after": []}
-            cpus: dict[str, list[float]] = {"before": [], "after": []}
-            for _ in range(args.rounds):
-                for name, tree in trees.items():
-                    result = _run(tree, PYTHON_WORKLOAD, [str(args.programs), kind])
-                    assert result["passed"] == result["runs"], (name, kind, result)
-                    rates[name].append(result["per_s"])
-                    cpus[name].append(result["cpu_ms"])
-            b, a = statistics.median(rates["before"]), statistics.median(rates["after"])
-            bc, ac = statistics.median(cpus["before"]), statistics.median(cpus["after"])
-            label = {"assert": "assert (check, 3 asserts)", "call": "call (3 per program)",
-                     "stdio": "stdio (3 per program)"}[kind]
-            print(f"| {label:<22} | {b:>13.1f} | {a:>12.1f} | {a / b:>5.2f}x | {bc:>13.2f} | {ac:>12.2f} | {ac / bc:>5.2f}x |")
-
-        print(f"\nHumanEval-X-like items, median per item (compile + run), {args.items} items per language;")
-        print("CPU ms: compiler and run process trees\n")
-        print(f"| {'language':<12} | {'before ms':>10} | {'after ms':>9} | {'ratio':>6} | {'before CPU ms':>13} "
-              f"| {'after CPU ms':>12} | {'ratio':>6} | passed b/a |")
-        print(f"|{'-' * 14}|{'-' * 12}|{'-' * 11}|{'-' * 8}|{'-' * 15}|{'-' * 14}|{'-' * 8}|{'-' * 12}|")
-        for language in args.languages.split(","):
-            cases = json.dumps({lang: [p, t, _appended(lang, p, t)] for lang, (p, t) in ITEMS.items()})
-            b = _run(trees["before"], COMPILED_WORKLOAD, [language, str(args.items), "appended"], cases)
-            a = _run(trees["after"], COMPILED_WORKLOAD, [language, str(args.items), "test_code"], cases)
-            print(f"| {language:<12} | {b['median_ms']:>10.0f} | {a['median_ms']:>9.0f} | "
-                  f"{a['median_ms'] / b['median_ms']:>5.2f}x | {b['cpu_ms']:>13.0f} | {a['cpu_ms']:>12.0f} | "
-                  f"{a['cpu_ms'] / b['cpu_ms']:>5.2f}x | {b['passed']}/{a['passed']} of {args.items} |")
+        if not args.skip_python:
+            _python_rows(trees, args)
+        _compiled_rows(trees, args)
     finally:
         for tmp in made:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", tmp], capture_output=True)
+
+
+def _python_rows(trees: dict[str, Path], args: argparse.Namespace) -> None:
+    print(f"Python tests through run_tests, {args.programs} programs x 3 tests, one warm sandbox\n")
+    print("runs/s: wall clock, one process after another (on a busy machine, every hand-over between")
+    print("processes waits for a core); CPU ms: CPU time of every process involved, per test run\n")
+    print(f"| {'tests':<22} | {'before runs/s':>13} | {'after runs/s':>12} | {'ratio':>6} "
+          f"| {'before CPU ms':>13} | {'after CPU ms':>12} | {'ratio':>6} |")
+    print(f"|{'-' * 24}|{'-' * 15}|{'-' * 14}|{'-' * 8}|{'-' * 15}|{'-' * 14}|{'-' * 8}|")
+    for kind in ("assert", "call", "stdio"):
+        rates: dict[str, list[float]] = {"before": [], "after": []}
+        cpus: dict[str, list[float]] = {"before": [], "after": []}
+        for _ in range(args.rounds):
+            for name, tree in trees.items():
+                result = _run(tree, PYTHON_WORKLOAD, [str(args.programs), kind])
+                assert result["passed"] == result["runs"], (name, kind, result)
+                rates[name].append(result["per_s"])
+                cpus[name].append(result["cpu_ms"])
+        b, a = statistics.median(rates["before"]), statistics.median(rates["after"])
+        bc, ac = statistics.median(cpus["before"]), statistics.median(cpus["after"])
+        label = {"assert": "assert (check, 3 asserts)", "call": "call (3 per program)",
+                 "stdio": "stdio (3 per program)"}[kind]
+        print(f"| {label:<22} | {b:>13.1f} | {a:>12.1f} | {a / b:>5.2f}x | {bc:>13.2f} | {ac:>12.2f} | {ac / bc:>5.2f}x |")
+    print()
+
+
+def _compiled_rows(trees: dict[str, Path], args: argparse.Namespace) -> None:
+    # A "before" tree with test-code shapes builds the items the same way; an older one gets them appended.
+    before_shape = "test_code" if (trees["before"] / "sandbox" / "testcode.py").exists() else "appended"
+    print(f"HumanEval-X-like items, median per item (compile + run), {args.items} items per language;")
+    print(f"before: {before_shape}, after: test_code; wall ms on this machine, CPU ms: compiler and run process trees\n")
+    print(f"| {'language':<12} | {'before ms':>10} | {'after ms':>9} | {'ratio':>6} | {'before CPU ms':>13} "
+          f"| {'after CPU ms':>12} | {'ratio':>6} | passed b/a |")
+    print(f"|{'-' * 14}|{'-' * 12}|{'-' * 11}|{'-' * 8}|{'-' * 15}|{'-' * 14}|{'-' * 8}|{'-' * 12}|")
+    cases = json.dumps({lang: [p, t, _appended(lang, p, t)] for lang, (p, t) in ITEMS.items()})
+    for language in args.languages.split(","):
+        b = _run(trees["before"], COMPILED_WORKLOAD, [language, str(args.items), before_shape], cases)
+        a = _run(trees["after"], COMPILED_WORKLOAD, [language, str(args.items), "test_code"], cases)
+        print(f"| {language:<12} | {b['median_ms']:>10.0f} | {a['median_ms']:>9.0f} | "
+              f"{a['median_ms'] / b['median_ms']:>5.2f}x | {b['cpu_ms']:>13.0f} | {a['cpu_ms']:>12.0f} | "
+              f"{a['cpu_ms'] / b['cpu_ms']:>5.2f}x | {b['passed']}/{a['passed']} of {args.items} |")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ class Language:
     toolchain: tuple[str, ...] = ()  # executables that must exist (sandbox paths)
     warm_python: bool = False  # runs in-process on the warm interpreter instead of exec
     memory_markers: tuple[str, ...] = ()  # stderr text meaning "ran out of memory"
+    compile_cache: str = ""  # `pch`, `javac`: the compiler may use a cache built by the service (sandbox/pch.py)
     env: dict[str, str] = field(default_factory=dict)
+    packages: tuple[str, ...] = ()  # the Debian packages that provide the toolchain
 
     def file_name(self, source: str) -> str:
         if "{class}" in self.source_name:
@@ -51,6 +53,12 @@ class Language:
         """The run command; `{class}` is Java's public class, `{memory_mb}` the run's memory limit."""
         values = {"class": java_class_name(source), "memory_mb": memory_mb}
         return [arg.format(**values) if "{" in arg else arg for arg in self.run]
+
+
+# Every C++ build, and the precompiled headers it uses (built with exactly these flags).
+CXX_FLAGS = ("-O2", "-std=gnu++17", "-pipe")
+# javac's own JVM, for every Java build and the class archive it uses.
+JAVAC_JVM_FLAGS = ("-J-XX:+UseSerialGC", "-J-XX:TieredStopAtLevel=1", "-J-XX:-UsePerfData")
 
 
 def java_class_name(source: str) -> str:
@@ -67,41 +75,45 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     Language(
         name="python", aliases=("python", "py", "python3", "py3"), source_name="main.py",
         run=(SANDBOX_PYTHON, "-I", "/prog/main.py"), toolchain=(SANDBOX_PYTHON,),
-        warm_python=True, memory_markers=("MemoryError",),
+        warm_python=True, memory_markers=("MemoryError",), packages=("python3",),
     ),
     Language(
         name="c", aliases=("c", "h"), source_name="main.c",
         compile=("/usr/bin/gcc", "-O2", "-std=gnu17", "-pipe", "-o", "main", "main.c", "-lm"),
-        run=("/prog/main",), toolchain=("/usr/bin/gcc",),
+        run=("/prog/main",), toolchain=("/usr/bin/gcc",), packages=("gcc",),
     ),
     Language(
         name="cpp", aliases=("cpp", "c++", "cxx", "cc", "hpp"), source_name="main.cpp",
-        compile=("/usr/bin/g++", "-O2", "-std=gnu++17", "-pipe", "-o", "main", "main.cpp"),
+        compile=("/usr/bin/g++", *CXX_FLAGS, "-o", "main", "main.cpp"),
         run=("/prog/main",), toolchain=("/usr/bin/g++",), memory_markers=("std::bad_alloc",),
+        compile_cache="pch",
+        packages=("g++",),
     ),
     Language(
         name="javascript", aliases=("javascript", "js", "node", "nodejs"), source_name="main.js",
         run=("/usr/bin/node", "/prog/main.js"), toolchain=("/usr/bin/node",),
-        memory_markers=("JavaScript heap out of memory",),
+        memory_markers=("JavaScript heap out of memory",), packages=("nodejs",),
     ),
     Language(
         name="java", aliases=("java",), source_name="{class}.java",
-        compile=("/usr/bin/javac", "-J-XX:+UseSerialGC", "-J-XX:TieredStopAtLevel=1", "-J-XX:-UsePerfData",
+        compile=("/usr/bin/javac", *JAVAC_JVM_FLAGS,
                  "-encoding", "UTF-8", "-d", ".", "{class}.java"),
         # The JVM sizes its heap from the memory limit, not from the host's RAM.
         run=("/usr/bin/java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData", "-Xss32m",
              "-XX:MaxRAM={memory_mb}m", "-XX:MaxRAMPercentage=75", "-cp", "/prog", "{class}"),
         toolchain=("/usr/bin/java", "/usr/bin/javac"), memory_markers=("java.lang.OutOfMemoryError",),
+        compile_cache="javac",
+        packages=("default-jdk-headless",),
     ),
     Language(
         name="rust", aliases=("rust", "rs"), source_name="main.rs",
         compile=("/usr/bin/rustc", "-O", "--edition", "2021", "-o", "main", "main.rs"),
         run=("/prog/main",), toolchain=("/usr/bin/rustc", "/usr/bin/cc"),
-        memory_markers=("memory allocation of",),
+        memory_markers=("memory allocation of",), packages=("rustc", "gcc"),
     ),
     Language(
         name="bash", aliases=("bash", "sh", "shell"), source_name="main.sh",
-        run=("/bin/bash", "/prog/main.sh"), toolchain=("/bin/bash",),
+        run=("/bin/bash", "/prog/main.sh"), toolchain=("/bin/bash",), packages=("bash",),
     ),
     # Program + reference test code (sandbox/testcode.py); not fence tags, never chosen by users.
     Language(
@@ -111,8 +123,9 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     ),
     Language(
         name="cpp+tests", aliases=(), source_name="main.cpp",
-        compile=("/usr/bin/g++", "-O2", "-std=gnu++17", "-pipe", "-Wl,--wrap=main", "-o", "main", "main.cpp"),
+        compile=("/usr/bin/g++", *CXX_FLAGS, "-Wl,--wrap=main", "-o", "main", "main.cpp"),
         run=("/prog/main",), toolchain=("/usr/bin/g++",), memory_markers=("std::bad_alloc",),
+        compile_cache="pch",
     ),
     Language(
         name="rust+quick", aliases=(), source_name="main.rs",
@@ -140,8 +153,14 @@ def missing_toolchain(lang: Language) -> str | None:
     """Why `lang` cannot run here, or None when its toolchain is installed."""
     for tool in lang.toolchain:
         if not os.access(tool, os.X_OK):
-            return f"{lang.name} is not available on this host: {tool} is not installed"
+            return (f"{lang.name} is not available on this host: {tool} is not installed "
+                    f"(Debian/Ubuntu: apt-get install {' '.join(lang.packages)})")
     return None
+
+
+def user_languages() -> list[Language]:
+    """The languages a request may name (the `+tests` builds of sandbox/testcode.py are internal)."""
+    return [lang for lang in LANGUAGES.values() if lang.aliases]
 
 
 def available_languages() -> list[str]:

@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 from sandbox.languages import SANDBOX_PYTHON
+from sandbox.pch import SANDBOX_DIR as PCH_DIR, host_dir as pch_host_dir
 from sandbox.seccomp import filter_program
 
 
@@ -73,9 +74,9 @@ class BubblewrapLauncher(Launcher):
 
     def unavailable_reason(self) -> str | None:
         if not os.access(self.bwrap, os.X_OK):
-            return "bubblewrap (bwrap) is not installed"
+            return "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
         if os.geteuid() == 0 and not shutil.which("setpriv"):
-            return "setpriv (util-linux) is needed to drop root before starting bwrap"
+            return "setpriv is needed to drop root before starting bwrap (Debian/Ubuntu: apt-get install util-linux)"
         return None
 
     def spec(self, python_source: str, control_fd: int) -> LaunchSpec:
@@ -90,6 +91,8 @@ class BubblewrapLauncher(Launcher):
             elif os.path.isdir(path):
                 args += ["--ro-bind", path, path]
         args += ["--ro-bind", "/usr", "/usr"]
+        # Precompiled headers built by the service (sandbox/pch.py): read-only for every run.
+        args += ["--ro-bind", pch_host_dir(), PCH_DIR]
         etc = ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
                *sorted(glob.glob("/etc/java-*"))]
         for path in etc:
@@ -112,7 +115,7 @@ class BubblewrapLauncher(Launcher):
                              ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
             args += ["--symlink", target, f"/dev/{name}"]
         args += ["--dir", "/dev/shm", "--remount-ro", "/dev", "--size", str(16 << 20), "--tmpfs", "/tmp",
-                 "--dir", "/work", "--dir", "/prog", "--size", str(1 << 30), "--tmpfs", "/build",
+                 "--dir", "/work", "--dir", "/prog", "--dir", "/build",  # the warm parent mounts /build
                  "--chdir", "/", "--remount-ro", "/",
                  "--", SANDBOX_PYTHON, "-I", "-c", python_source, str(control_fd)]
         uid = host_uid() if self.drop_root else None

@@ -20,6 +20,14 @@ class Limits(BaseModel):
     stack_mb: int = Field(256, ge=1, le=4096, description="stack size (RLIMIT_STACK)")
     output_bytes: int = Field(1 << 20, ge=1024, le=64 << 20, description="stdout + stderr cap; over it is output_limit")
 
+    def within(self, remaining_s: float | None) -> Limits:
+        """These limits with wall and CPU time cut to `remaining_s` (None: unchanged); a deadline
+        already past leaves a token 10 ms, so the run ends at once as a timeout."""
+        if remaining_s is None or remaining_s >= self.wall_time_s:
+            return self
+        left = max(remaining_s, 0.01)
+        return self.model_copy(update={"wall_time_s": left, "cpu_time_s": min(self.cpu_time_s, left)})
+
     def for_compile(self) -> Limits:
         """Compilers (rustc, javac) need more room than the programs they build."""
         return self.model_copy(update={

@@ -1,14 +1,21 @@
-"""A small seccomp filter: syscalls no program needs, that widen the kernel's attack surface.
+"""A small seccomp filter: syscalls no program needs, and socket families outside the network
+namespace's reach.
 
 The filter is classic BPF, built here by hand (no libseccomp needed) and handed to bubblewrap
 (`--seccomp FD`), so it covers the warm parent and every run. A denied syscall fails with
 EPERM, as in Docker's default profile. Only x86_64 is described; elsewhere no filter is used.
+
+Socket families are an allow-list: the network namespace isolates AF_UNIX, AF_INET and AF_INET6
+(loopback only), but not every family; AF_VSOCK, for one, reaches the host's hypervisor through
+`/dev/vsock` from any namespace. Every other family fails with EAFNOSUPPORT, as on a kernel
+built without it, so runtimes that probe (glibc's netlink queries, for one) carry on.
 """
 
 from __future__ import annotations
 
 import errno
 import platform
+import socket
 import struct
 
 AUDIT_ARCH_X86_64 = 0xC000003E
@@ -25,34 +32,66 @@ DENIED_X86_64 = {
     "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323, "io_uring_setup": 425, "io_uring_enter": 426,
     "io_uring_register": 427,
 }
+SOCKET_CALLS_X86_64 = {"socket": 41, "socketpair": 53}  # both take the family as their first argument
+ALLOWED_SOCKET_FAMILIES = {"AF_UNIX": socket.AF_UNIX, "AF_INET": socket.AF_INET, "AF_INET6": socket.AF_INET6}
 
-_LD_W_ABS, _JEQ_K, _JGE_K, _RET_K = 0x20, 0x15, 0x35, 0x06
+_LD_W_ABS, _JEQ_K, _JGE_K, _JA, _RET_K = 0x20, 0x15, 0x35, 0x05, 0x06
 _RET_ALLOW, _RET_ERRNO, _RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
+_OFFSET_NR, _OFFSET_ARCH, _OFFSET_ARG0 = 0, 4, 16  # struct seccomp_data; arg0's low word (little-endian)
 
 
-def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
-    return struct.pack("HBBI", code, jt, jf, k)
+def _assemble(program: list[tuple]) -> bytes:
+    """Instructions are (code, k, jump_if_true, jump_if_false) with label names as jump targets,
+    or ("label", name); jumps are resolved to the relative offsets BPF wants (forward only)."""
+    labels: dict[str, int] = {}
+    index = 0
+    for insn in program:
+        if insn[0] == "label":
+            labels[insn[1]] = index
+        else:
+            index += 1
+    out, index = [], 0
+    for insn in program:
+        if insn[0] == "label":
+            continue
+        code, k, jt, jf = insn
+
+        def offset(target: str | None) -> int:
+            return 0 if target is None else labels[target] - index - 1
+
+        if code == _JA:
+            out.append(struct.pack("HBBI", code, 0, 0, offset(jt)))
+        else:
+            out.append(struct.pack("HBBI", code, offset(jt), offset(jf), k))
+        index += 1
+    return b"".join(out)
 
 
 def filter_program() -> bytes | None:
     """The compiled filter for this machine, or None where none is described."""
     if platform.machine() != "x86_64":
         return None
-    numbers = sorted(DENIED_X86_64.values())
-    n = len(numbers)
-    allow, deny, kill = 4 + n, 5 + n, 6 + n  # indexes of the three return instructions
-    program = [
-        _insn(_LD_W_ABS, 0, 0, 4),  # seccomp_data.arch
-        _insn(_JEQ_K, 0, kill - 2, AUDIT_ARCH_X86_64),
-        _insn(_LD_W_ABS, 0, 0, 0),  # seccomp_data.nr
-        _insn(_JGE_K, deny - 4, 0, X32_SYSCALL_BIT),  # the x32 ABI would be a way around the list
+    program: list[tuple] = [
+        (_LD_W_ABS, _OFFSET_ARCH, None, None),
+        (_JEQ_K, AUDIT_ARCH_X86_64, None, "kill"),
+        (_LD_W_ABS, _OFFSET_NR, None, None),
+        (_JGE_K, X32_SYSCALL_BIT, "deny", None),  # the x32 ABI would be a way around the list
     ]
-    for i, number in enumerate(numbers):
-        here = 4 + i
-        program.append(_insn(_JEQ_K, deny - here - 1, 0, number))
+    program += [(_JEQ_K, number, "deny", None) for number in sorted(DENIED_X86_64.values())]
+    program += [(_JEQ_K, number, "socket_family", None) for number in sorted(SOCKET_CALLS_X86_64.values())]
     program += [
-        _insn(_RET_K, 0, 0, _RET_ALLOW),
-        _insn(_RET_K, 0, 0, _RET_ERRNO | errno.EPERM),
-        _insn(_RET_K, 0, 0, _RET_KILL_PROCESS),
+        (_JA, 0, "allow", None),
+        ("label", "socket_family"),
+        (_LD_W_ABS, _OFFSET_ARG0, None, None),
     ]
-    return b"".join(program)
+    program += [(_JEQ_K, family, "allow", None) for family in sorted(ALLOWED_SOCKET_FAMILIES.values())]
+    program += [
+        (_RET_K, _RET_ERRNO | errno.EAFNOSUPPORT, None, None),
+        ("label", "allow"),
+        (_RET_K, _RET_ALLOW, None, None),
+        ("label", "deny"),
+        (_RET_K, _RET_ERRNO | errno.EPERM, None, None),
+        ("label", "kill"),
+        (_RET_K, _RET_KILL_PROCESS, None, None),
+    ]
+    return _assemble(program)

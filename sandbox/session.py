@@ -29,7 +29,7 @@ import time
 import weakref
 from typing import Any, Callable
 
-from sandbox import harness, zygote
+from sandbox import harness, pch, zygote
 from sandbox.cgroups import SandboxCgroup, detect
 from sandbox.languages import SANDBOX_PATH, Language, find_language, missing_toolchain
 from sandbox.launcher import BubblewrapLauncher, Launcher, default_launcher
@@ -129,6 +129,7 @@ class Sandbox:
         self._baseline_bytes = 0
         self._stderr_file: Any = None
         self._owner_pid = os.getpid()
+        self.pch_bound: tuple[int, int] | None = None  # the compiler-cache directory bound at /pch
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -170,6 +171,7 @@ class Sandbox:
         hierarchy = detect() if self.use_cgroups else None
         self._cgroup = hierarchy.create() if hierarchy else None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.pch_bound = pch.bound_identity()  # the launcher binds this directory at /pch
         spec = self.launcher.spec(_zygote_source(), theirs.fileno())
         procs = self._cgroup.procs_files if self._cgroup else []
         # A shell joins the cgroup and then execs the launcher: everything it starts is inside.
@@ -271,33 +273,46 @@ class Sandbox:
             self.start()
         try:
             zygote.send_frame(self._sock.fileno(), message)  # type: ignore[union-attr]
-            if trailer is not None:
+        except zygote.FrameTooLarge as exc:  # refused before anything was sent: the sandbox is still good
+            raise SandboxError(str(exc)) from None
+        except BaseException as exc:
+            self._teardown()  # a half-sent frame leaves the channel out of step
+            if isinstance(exc, OSError):
+                raise SandboxError(str(exc)) from None
+            raise
+        try:
+            if trailer is not None:  # the request is sent already: a refused trailer ends this sandbox too
                 zygote.send_frame(self._sock.fileno(), trailer)  # type: ignore[union-attr]
             reply = self._recv(timeout_s)
-        except (SandboxError, OSError) as exc:
+        except (SandboxError, OSError, ValueError) as exc:
             self._teardown()  # a broken or hung parent is never reused
             raise SandboxError(str(exc)) from None
         except BaseException:
             self._teardown()  # interrupted mid-request: a late reply must never answer the next one
             raise
         if "error" in reply:
+            self._teardown()  # a sandbox that failed in any way is replaced, never reused
             raise SandboxError(reply["error"])
         return reply
 
     # -- programs and runs ------------------------------------------------------------------------
 
     def program(self, language: str, source: str, *, files: dict[str, str] | None = None,
-                limits: Limits | None = None) -> Program:
-        """Prepare (and compile, once) a program; run it with `Program.run`. Use as a context manager."""
-        return Program(self, language, source, files=files, limits=limits)
+                limits: Limits | None = None, deadline: float | None = None) -> Program:
+        """Prepare (and compile, once) a program; run it with `Program.run`. Use as a context manager.
+        `deadline` (time.monotonic clock) bounds the compile as well as the program's own limits do."""
+        return Program(self, language, source, files=files, limits=limits, deadline=deadline)
 
     def execute(self, language: str, source: str, *, stdin: str = "", files: dict[str, str] | None = None,
                 limits: Limits | None = None) -> ExecResult:
-        """Compile if needed and run once. `files` are placed in the working directory."""
-        with self.program(language, source, limits=limits) as prog:
+        """Compile if needed and run once, compile and run together within `limits`' wall and CPU
+        time. `files` are placed in the working directory."""
+        limits = limits or Limits()
+        deadline = time.monotonic() + limits.wall_time_s
+        with self.program(language, source, limits=limits, deadline=deadline) as prog:
             if prog.compile_result is not None and not prog.compile_result.ok:
                 return prog.compile_result
-            return prog.run(stdin=stdin, files=files)
+            return prog.run(stdin=stdin, files=files, limits=prog.remaining_limits())
 
     def _run_job(self, job: dict, limits: Limits, test: dict | None = None) -> tuple[dict, bool]:
         """Send one run; returns the raw facts and whether the memory limit killed something."""
@@ -309,6 +324,8 @@ class Sandbox:
             raw = self._request({"op": "run", "job": job}, timeout_s=limits.wall_time_s + _CONTROL_SLACK_S,
                                 trailer=test)
             oom = self._cgroup is not None and self._cgroup.oom_kills() > before
+            if raw.get("setup_error"):
+                self._teardown()  # the run could not be set up: the next one gets a fresh sandbox
             return raw, oom
 
     def apply_limits(self, limits: Limits, trusted_test: bool = False) -> None:
@@ -332,9 +349,10 @@ class Program:
     """A program prepared in a sandbox: its files are in place and it is compiled, once."""
 
     def __init__(self, box: Sandbox, language: str, source: str, *, files: dict[str, str] | None = None,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, deadline: float | None = None):
         self.box = box
         self.limits = limits or Limits()
+        self.deadline = deadline
         self.source = source
         self.lang = find_language(language)
         self.compile_result: ExecResult | None = None
@@ -360,21 +378,23 @@ class Program:
         assert self.lang is not None
         self.box.start()  # no-op when running
         files = {**self._files, self.lang.file_name(self.source): self.source}
-        message: dict[str, Any] = {"op": "prepare", "files": {k: _latin1(v) for k, v in files.items()}}
+        message: dict[str, Any] = {"op": "prepare", "files": {k: _to_bytes(v) for k, v in files.items()}}
         if self.lang.warm_python:  # compiled once, by a parent that then forks every run of it
-            message["python_source"] = self.source
+            message["python_source"] = _to_bytes(self.source)
             message["env"] = run_env(self.lang)
             self.box.apply_limits(self.limits.for_compile())
-        reply = self.box._request(message)
+        reply = self.box._request(message, timeout_s=self.compile_limits().wall_time_s + _CONTROL_SLACK_S)
         self._generation = self.box.generation
         if reply.get("compile_error"):
             self.compile_result = ExecResult(status=ExecStatus.compile_error, stderr=reply["compile_error"],
                                              exit_code=1, message="the program does not parse")
         if self.lang.compile is None:
             return
-        limits = self.limits.for_compile()
+        limits = self.compile_limits()
         argv = [arg.format(**{"class": self.lang.file_name(self.source)[:-5]}) if "{class}" in arg else arg
                 for arg in self.lang.compile]
+        if self.lang.compile_cache:  # read-only caches built by the service, never by a program
+            argv[1:1] = pch.compile_flags(self.lang.compile_cache, self.source, self.box.pch_bound)
         job = {"kind": "exec", "argv": argv, "env": run_env(self.lang), "stdin": "",
                "limits": self.box.job_limits(limits), "build_rw": True}
         raw, oom = self.box._run_job(job, limits)
@@ -384,6 +404,17 @@ class Program:
                                         else result.status.value)
             result = result.model_copy(update={"status": ExecStatus.compile_error, "message": reason})
         self.compile_result = result
+
+    def compile_limits(self) -> Limits:
+        """The compiler's limits: roomier than a run's, but never past the deadline."""
+        return self.limits.for_compile().within(self._remaining_s())
+
+    def remaining_limits(self) -> Limits:
+        """The program's limits, cut to what is left before the deadline (after compiling)."""
+        return self.limits.within(self._remaining_s())
+
+    def _remaining_s(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
     def run(self, stdin: str = "", *, files: dict[str, str] | None = None, limits: Limits | None = None) -> ExecResult:
         """Run the program once on `stdin`, in a fresh working directory holding `files`."""
@@ -405,8 +436,8 @@ class Program:
                 self._prepare()
                 if self.compile_result is not None and not self.compile_result.ok:
                     return self.compile_result, ""
-            job: dict[str, Any] = {"stdin": _latin1(stdin), "limits": self.box.job_limits(limits),
-                                   "files": {k: _latin1(v) for k, v in (files or {}).items()},
+            job: dict[str, Any] = {"stdin": _to_bytes(stdin), "limits": self.box.job_limits(limits),
+                                   "files": {k: _to_bytes(v) for k, v in (files or {}).items()},
                                    "env": run_env(self.lang)}
             if self.lang.warm_python:
                 job.update(kind="python", harness=harness or {"mode": "script"})
@@ -420,7 +451,7 @@ class Program:
             raw, oom = self.box._run_job(job, limits, test if trusted_test else None)
         except SandboxError as exc:
             return ExecResult.sandbox_error(f"sandbox failure: {exc}"), ""
-        return classify(raw, self.lang, limits, oom), raw.get("channel", "")
+        return classify(raw, self.lang, limits, oom), raw.get("channel", b"").decode("utf-8", "surrogateescape")
 
     def close(self) -> None:
         if self._held:
@@ -440,30 +471,53 @@ class Program:
         self.close()
 
 
+MAX_PATH_BYTES = 1024  # under the kernel's PATH_MAX once placed in the working directory
+MAX_NAME_BYTES = 255  # NAME_MAX
+
+
 def bad_file_names(files: dict[str, Any]) -> str | None:
     """Why these file names are refused (absolute, `..`, empty, NUL), or None if all are fine."""
     for name in files:
         parts = name.split("/")
         if not name or name.startswith("/") or "\0" in name or any(p in ("", ".", "..") for p in parts):
             return f"bad file name {name!r}: use a relative path without '.' or '..' parts"
+        if len(name.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES or any(
+                len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for p in parts):
+            return (f"file name {name[:64]!r}... is too long: at most {MAX_PATH_BYTES} bytes, "
+                    f"{MAX_NAME_BYTES} per component")
     return None
 
 
-def _latin1(text: str | bytes) -> str:
-    """Payloads travel as latin-1 text (one char per byte); programs see UTF-8 bytes."""
-    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogateescape")
-    return data.decode("latin-1")
+def _to_bytes(text: str | bytes) -> bytes:
+    """Payloads travel as raw bytes; programs see the UTF-8 of text (undecodable bytes kept)."""
+    if isinstance(text, bytes):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate outside the escape range, e.g. from JSON "\ud800"
+        return text.encode("utf-8", "surrogatepass")
 
 
-def _decode(text: str) -> str:
-    return text.encode("latin-1").decode("utf-8", "replace")
+def _decode_output(out: bytes, err: bytes, cap: int) -> tuple[str, str, bool]:
+    """stdout and stderr as text, together at most `cap` bytes of UTF-8 (an undecodable byte
+    becomes U+FFFD, three bytes), so the cap also holds for the answer that carries them.
+    Returns (stdout, stderr, whether text was cut)."""
+    stdout, stderr = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    if (len(out) + len(err)) * 3 <= cap:
+        return stdout, stderr, False
+    out_utf8, err_utf8 = stdout.encode("utf-8", "surrogatepass"), stderr.encode("utf-8", "surrogatepass")
+    if len(out_utf8) + len(err_utf8) <= cap:
+        return stdout, stderr, False
+    stdout = out_utf8[:cap].decode("utf-8", "ignore")
+    stderr = err_utf8[:max(0, cap - len(stdout.encode("utf-8")))].decode("utf-8", "ignore")
+    return stdout, stderr, True
 
 
 def classify(raw: dict, lang: Language, limits: Limits, oom_killed: bool) -> ExecResult:
     """Turn the raw facts of a run into a status. Only facts the program cannot forge decide it."""
-    stdout, stderr = _decode(raw["stdout"]), _decode(raw["stderr"])
+    stdout, stderr, cut = _decode_output(raw["stdout"], raw["stderr"], limits.output_bytes)
     fields: dict[str, Any] = dict(exit_code=raw["exit_code"], signal=raw["signal"], stdout=stdout, stderr=stderr,
-                                  truncated=raw["truncated"], wall_ms=raw["wall_ms"], cpu_ms=raw["cpu_ms"])
+                                  truncated=raw["truncated"] or cut, wall_ms=raw["wall_ms"], cpu_ms=raw["cpu_ms"])
     sig = raw["signal"]
     if raw.get("setup_error"):
         return ExecResult(status=ExecStatus.sandbox_error, message=f"run set-up failed: {raw['setup_error']}", **fields)

@@ -152,7 +152,7 @@ def run_tests(language: str, source: str, tests: list[TestCase] | list[dict], op
             raise ValueError("test code cannot be mixed with other kinds of test")
         return _run_code_tests(language, source, code_tests, options, box, deadline, files, report)
     needs_python = any(not isinstance(t, StdioTest) for _, t in selected)
-    with box.program(language, source, files=files, limits=options.limits) as prog:
+    with box.program(language, source, files=files, limits=options.limits, deadline=deadline) as prog:
         if needs_python and (prog.lang is None or not prog.lang.warm_python):
             raise ValueError("function-call and assert tests need language python")
         report.compile = prog.compile_result
@@ -208,7 +208,7 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
         raise ValueError(f"test code is not supported for {language}")
     for index, test in tests:
         run_language, combined = shape.build(source, test.test_code)
-        with box.program(run_language, combined, files=files, limits=options.limits) as prog:
+        with box.program(run_language, combined, files=files, limits=options.limits, deadline=deadline) as prog:
             report.compile = prog.compile_result
             if prog.compile_result is not None and not prog.compile_result.ok:
                 if len(tests) == 1:  # the program (with its tests) does not build: nothing ran

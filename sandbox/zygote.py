@@ -34,42 +34,85 @@ try:  # the service side; sandbox/session.py inlines sandbox/harness.py in place
 except ImportError:  # run as source without the harness (sandbox/interpreter.py): no assert tests there
     run_trusted_test = send_message = serve_program_calls = None
 
-_HEADER = struct.Struct("!I")
-MAX_FRAME = 256 << 20
+# A frame: header (JSON length, number of blobs), the JSON of the message, then each blob as a
+# length and raw bytes. Program data (sources, files, stdin, outputs) travels as blobs, so a frame
+# is as long as the bytes it carries: JSON would make every byte >= 0x80 six bytes long.
+_HEADER = struct.Struct("!II")
+_BLOB_HEADER = struct.Struct("!Q")
+_BLOB_KEY = "\0blob"  # no file name or field can contain NUL
+# The largest frame either side accepts. Replies always fit: stdout + stderr are cut at the output
+# cap (at most 64 MiB) and the harness channel at CHANNEL_CAP; requests are bounded by the API's
+# body limit (64 MiB by default), and a larger one is refused before it is sent.
+MAX_FRAME = 512 << 20
+CHANNEL_CAP = 64 << 20
 
 
-def _read_exact(fd: int, n: int) -> bytes:
-    chunks = []
-    while n:
-        chunk = os.read(fd, min(n, 1 << 20))
-        if not chunk:
+class FrameTooLarge(ValueError):
+    pass
+
+
+def _read_into(fd: int, n: int) -> bytearray:
+    buffer = bytearray(n)
+    view, got = memoryview(buffer), 0
+    while got < n:
+        count = os.readv(fd, [view[got:got + (1 << 24)]])
+        if not count:
             raise EOFError("peer closed the channel")
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+        got += count
+    return buffer
+
+
+def _write_all(fd: int, data) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view[:1 << 24]):]
+
+
+def _extract_blobs(value, blobs: list):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        blobs.append(value)
+        return {_BLOB_KEY: len(blobs) - 1}
+    if isinstance(value, dict):
+        return {key: _extract_blobs(item, blobs) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_extract_blobs(item, blobs) for item in value]
+    return value
 
 
 def send_frame(fd: int, obj: dict) -> None:
-    data = json.dumps(obj, separators=(",", ":")).encode("utf-8", "surrogatepass")
-    payload = _HEADER.pack(len(data)) + data
-    view = memoryview(payload)
-    while view:
-        view = view[os.write(fd, view):]
+    """Send `obj`; its bytes values (at any depth) travel raw. Raises FrameTooLarge past MAX_FRAME."""
+    blobs: list = []
+    data = json.dumps(_extract_blobs(obj, blobs), separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "surrogatepass")
+    size = len(data) + sum(_BLOB_HEADER.size + len(blob) for blob in blobs)
+    if size > MAX_FRAME:
+        raise FrameTooLarge(f"message of {size} bytes is over the frame limit of {MAX_FRAME} bytes")
+    _write_all(fd, _HEADER.pack(len(data), len(blobs)) + data)
+    for blob in blobs:
+        _write_all(fd, _BLOB_HEADER.pack(len(blob)))
+        _write_all(fd, blob)
 
 
 def recv_frame(fd: int) -> dict:
-    (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size))
-    if size > MAX_FRAME:
-        raise ValueError("frame too large")
-    return json.loads(_read_exact(fd, size).decode("utf-8", "surrogatepass"))
+    size, count = _HEADER.unpack(_read_into(fd, _HEADER.size))
+    if size > MAX_FRAME or count > MAX_FRAME // _BLOB_HEADER.size:
+        raise FrameTooLarge("frame too large")
+    text = _read_into(fd, size)
+    budget = MAX_FRAME - size
+    blobs = []
+    for _ in range(count):
+        (length,) = _BLOB_HEADER.unpack(_read_into(fd, _BLOB_HEADER.size))
+        budget -= _BLOB_HEADER.size + length
+        if budget < 0:
+            raise FrameTooLarge("frame too large")
+        blobs.append(bytes(_read_into(fd, length)))
 
+    def hook(obj: dict):
+        if len(obj) == 1 and isinstance(obj.get(_BLOB_KEY), int):
+            return blobs[obj[_BLOB_KEY]]
+        return obj
 
-def _bytes(text: str) -> bytes:
-    return text.encode("latin-1")
-
-
-def _text(data: bytes) -> str:
-    return data.decode("latin-1")
+    return json.loads(text.decode("utf-8", "surrogatepass"), object_hook=hook)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,6 +124,7 @@ CLONE_NEWNET = 0x40000000
 CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
+BUILD_SIZE_MB = 1024
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 1, 4, 38, 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SYS_CAPSET = 126  # x86_64
@@ -174,11 +218,7 @@ def _set_up_child(job: dict, state: dict) -> None:
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts.replace("0755", "1777"))
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, tmpfs_opts.replace("0755", "1777"))
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
-    for name, content in (job.get("files") or {}).items():
-        path = os.path.join("/work", name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(_bytes(content))
+    _write_files("/work", job.get("files") or {})
     os.chdir("/work")
     fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)  # the run, never the parent, dies first
     os.write(fd, b"1000")
@@ -308,7 +348,7 @@ def _jsonable(value):
 
 
 def _run(job: dict, state: dict) -> dict:
-    stdin_data = _bytes(job.get("stdin") or "")
+    stdin_data = job.get("stdin") or b""
     stdin_r, stdin_w = os.pipe() if stdin_data else (state["devnull"], -1)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -362,8 +402,8 @@ def _run(job: dict, state: dict) -> dict:
     raw = _pump(pid, stdin_w, (out_r, err_r, chan_r, setup_r), stdin_data, job["limits"], start)
     if trusted_test:  # before the next request is read, the test must be off the channel
         _await_test_server(state)
-    if job["kind"] == "exec" and raw["exit_code"] == 0 and raw["channel"][:1] == "S" and raw["channel"][1:].isdigit():
-        raw.update(signal=int(raw["channel"][1:]), exit_code=None, channel="")  # the init relays a signal death
+    if job["kind"] == "exec" and raw["exit_code"] == 0 and raw["channel"][:1] == b"S" and raw["channel"][1:].isdigit():
+        raw.update(signal=int(raw["channel"][1:]), exit_code=None, channel=b"")  # the init relays a signal death
     return raw
 
 
@@ -412,7 +452,7 @@ def _pump(pid: int, stdin_w: int, fds: tuple[int, int, int, int], stdin_data: by
                     readers.discard(fd)
                     continue
                 buffers[fd] += chunk
-                if len(buffers[out_r]) + len(buffers[err_r]) > cap or len(buffers[chan_r]) > (64 << 20):
+                if len(buffers[out_r]) + len(buffers[err_r]) > cap or len(buffers[chan_r]) > CHANNEL_CAP:
                     output_limit = True
         if output_limit:
             break
@@ -436,16 +476,16 @@ def _pump(pid: int, stdin_w: int, fds: tuple[int, int, int, int], stdin_data: by
     return {
         "exit_code": None if signalled else os.WEXITSTATUS(status),
         "signal": os.WTERMSIG(status) if signalled else None,
-        "stdout": _text(out),
-        "stderr": _text(err),
+        "stdout": out,
+        "stderr": err,
         "truncated": truncated,
         "timed_out": timed_out,
         "output_limit": output_limit,
         "wall_ms": wall * 1000.0,
         "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000.0,
         "max_rss_kb": usage.ru_maxrss,
-        "channel": bytes(buffers[chan_r]).decode("utf-8", "surrogateescape"),
-        "setup_error": _text(bytes(buffers[setup_r])) or None,
+        "channel": bytes(buffers[chan_r][:CHANNEL_CAP]),
+        "setup_error": bytes(buffers[setup_r][:65536]).decode("utf-8", "replace") or None,
     }
 
 
@@ -460,6 +500,13 @@ def _drain(fd: int, buffer: bytearray, cap: int) -> None:
             buffer += chunk
     except BlockingIOError:
         pass
+
+
+def _mount_build() -> None:
+    """A fresh, empty build directory at /build, seen read-only at /prog."""
+    _mount("tmpfs", "/build", "tmpfs", MS_NOSUID | MS_NODEV, f"size={BUILD_SIZE_MB}m,mode=0755")
+    _mount("/build", "/prog", None, MS_BIND)
+    _mount("none", "/prog", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,23 +616,27 @@ def _wait_or_kill(pid: int, timeout_s: float) -> None:
 
 
 def _wipe_build() -> None:
-    for root, dirs, files in os.walk("/build", topdown=False):
-        for name in files:
-            os.unlink(os.path.join(root, name))
-        for name in dirs:
-            path = os.path.join(root, name)
-            if os.path.islink(path):
-                os.unlink(path)
-            else:
-                os.rmdir(path)
+    """Replace the build directory by a fresh tmpfs: constant time and no walk, however deep the
+    tree a compiler left (javac makes one directory per package component)."""
+    _check(_libc.umount2(b"/prog", MNT_DETACH), "umount /prog")
+    _check(_libc.umount2(b"/build", MNT_DETACH), "umount /build")
+    _mount_build()
 
 
-def _write_build_files(files: dict) -> None:
+def _write_files(root: str, files: dict) -> None:
+    """Write `files` (relative name -> bytes) under `root`, making parent directories one level
+    at a time (os.makedirs recurses once per level)."""
     for name, content in files.items():
-        path = os.path.join("/build", name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(_bytes(content))
+        parts = name.split("/")
+        path = root
+        for part in parts[:-1]:
+            path = os.path.join(path, part)
+            try:
+                os.mkdir(path)
+            except FileExistsError:
+                pass
+        with open(os.path.join(path, parts[-1]), "wb") as fh:
+            fh.write(content)
 
 
 def _start_python_program(control_fd: int, source: str, env: dict, state: dict) -> dict:
@@ -645,6 +696,8 @@ def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> N
             request = recv_frame(control_fd)
         except EOFError:
             os._exit(3 if program_parent else 0)
+        except ValueError:  # a malformed frame: the service restarts the sandbox
+            os._exit(70)
         op = request.get("op")
         if program_parent and op == "wipe":
             return  # the zygote answers once this process is gone
@@ -654,7 +707,7 @@ def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> N
                 reply = {"ok": True}
             elif op == "prepare" and not program_parent:
                 _wipe_build()
-                _write_build_files(request.get("files") or {})
+                _write_files("/build", request.get("files") or {})
                 if request.get("python_source") is not None:
                     reply = _start_python_program(control_fd, request["python_source"], request.get("env") or {}, state)
                 else:
@@ -677,10 +730,9 @@ def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> N
 
 
 def _prepare_parent_mounts() -> None:
-    """Once, in the warm parent: private propagation, and the build seen read-only at /prog."""
+    """Once, in the warm parent: private propagation, and the build directory (see `_mount_build`)."""
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
-    _mount("/build", "/prog", None, MS_BIND)
-    _mount("none", "/prog", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _mount_build()
 
 
 def serve(control_fd: int) -> None:

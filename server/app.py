@@ -8,8 +8,11 @@ import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
+from server import openapi
 from server.middleware import AuthAndMetricsMiddleware
 from server.ors.paths import CollapseSlashes
 from server.ors.routes import router as ors_router
@@ -47,6 +50,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
                 follow.cancel()
             await ors.close()
             await service.executor.close()
+            for name in ("sampler", "sandbox_pool"):  # started on first use by their routes
+                if getattr(app.state, name, None) is not None:
+                    getattr(app.state, name).close()
 
     app = FastAPI(
         title="Referee",
@@ -64,4 +70,14 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.include_router(ors_router, include_in_schema=False)
     app.add_middleware(AuthAndMetricsMiddleware, service=service)
     app.add_middleware(CollapseSlashes)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    openapi.install(app)
     return app
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with FastAPI's list of field errors, without the offending inputs: they may be huge,
+    or non-finite numbers that JSON cannot carry."""
+    errors = [{"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "invalid")), "type": str(err.get("type", ""))}
+              for err in exc.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)

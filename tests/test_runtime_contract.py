@@ -164,6 +164,8 @@ def test_pool_outside_the_server_admits_fairly_and_refuses_past_its_bound(demo_p
                 await pool.run(fast * 11)
             small = await run("small", fast)
             big.cancel()
+            await asyncio.sleep(0.05)
+            assert pool.pending() < 20  # of 30: its queued tasks are gone, only the chunk in flight runs on
             return finished, refused.value, small
         finally:
             await pool.close()

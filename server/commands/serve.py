@@ -48,6 +48,22 @@ def run(args: argparse.Namespace) -> int:
         app = create_app(settings)
     except ConfigError as exc:
         raise SystemExit(f"referee serve: {exc}") from None
+    _log_sandbox_languages(args.log_level)
     uvicorn.run(app, host=settings.host, port=settings.port,
                 log_level=args.log_level, access_log=False)
     return 0
+
+
+def _log_sandbox_languages(level: str) -> None:
+    """Say at start which languages `code` items and /v1/sandbox/run can use, and why not the others."""
+    import logging
+
+    from sandbox.availability import log_language_report
+
+    log = logging.getLogger("referee.serve")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(getattr(logging, level.upper(), logging.INFO))
+    log_language_report(log)

@@ -28,7 +28,7 @@ from server.ors.catalog import OrsEnvironment, TaskSpecError
 from server.ors.episodes import Episode, ToolInputError, cell_output, text_block, tool_specs
 from server.ors.service import OrsService
 from server.ors.sessions import Session, SessionError, owner_of
-from server.routes.deps import read_body
+from server.routes.deps import StrictJSONRoute, read_body
 
 class ErrorBody(BaseModel):
     detail: str
@@ -48,7 +48,7 @@ SSE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
     "description": "Server-Sent Events: task_id, then chunk... end (or error); `: ping` comments while running",
     "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
-router = APIRouter(tags=["ors"], responses=ERRORS)
+router = APIRouter(tags=["ors"], route_class=StrictJSONRoute, responses=ERRORS)
 MAX_TASKS_PER_LIST = 100_000
 JSON = "application/json"
 M = TypeVar("M", bound=BaseModel)

@@ -1,4 +1,6 @@
-"""HTTP route modules; each exposes `router = fastapi.APIRouter()`. Listed here to be mounted."""
+"""HTTP route modules; each exposes `router = fastapi.APIRouter(route_class=StrictJSONRoute)`
+(from `server.routes.deps`: JSON bodies are parsed strictly, so NaN and Infinity are a 422).
+Listed here to be mounted."""
 
 ROUTE_MODULES = [
     "health",

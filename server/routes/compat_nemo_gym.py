@@ -21,8 +21,9 @@ from pydantic import BaseModel, Field
 
 from verifiers.contract import Item, Status, Verdict
 from server.routes.compat_common import UNSCORABLE, item_for, query_params_json, score_rows, trainer_reward
+from server.routes.deps import StrictJSONRoute
 
-router = APIRouter(prefix="/v1/compat/nemo-gym/{verifier}", tags=["compat"])
+router = APIRouter(prefix="/v1/compat/nemo-gym/{verifier}", tags=["compat"], route_class=StrictJSONRoute)
 
 TASK_INDEX_KEY = "_ng_task_index"  # NeMo Gym's key for the dataset row a rollout came from
 

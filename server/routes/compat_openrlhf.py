@@ -21,8 +21,11 @@ from pydantic import BaseModel, Field
 from verifiers.contract import Item, Status, Verdict
 from server.routes.compat_common import (UNSCORABLE, is_unscorable, item_for, query_params_json, refuse_unscorable,
                                          score_rows, trainer_reward)
+from server.openapi import error_responses
+from server.routes.deps import StrictJSONRoute
 
-router = APIRouter(tags=["compat"])
+router = APIRouter(tags=["compat"], route_class=StrictJSONRoute,
+                   responses=error_responses(502))
 
 # End-of-turn / end-of-text markers of common chat templates, stripped from the end of a response.
 DEFAULT_END_TOKENS = (

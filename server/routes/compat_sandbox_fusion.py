@@ -19,8 +19,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from sandbox import ExecResult, ExecStatus, Limits, find_language
 from server.routes.sandbox import SandboxRunRequest, run_in_sandbox
+from server.routes.deps import StrictJSONRoute
 
-router = APIRouter(prefix="/v1/compat/sandbox-fusion", tags=["compat"])
+router = APIRouter(prefix="/v1/compat/sandbox-fusion", tags=["compat"], route_class=StrictJSONRoute)
 
 
 class RunStatus(str, Enum):

@@ -12,13 +12,16 @@ from pydantic import ValidationError
 from verifiers.custom.catalog import RegistrationError
 from verifiers.probe import ProbeRequest, judge, probe_items
 from verifiers.registry import UnknownVerifierError
-from server.routes.deps import parse_json, read_body, service_of
+from server.openapi import error_responses
+from server.routes.deps import StrictJSONRoute, parse_json, read_body, service_of
 
-router = APIRouter(tags=["verifiers"])
+router = APIRouter(tags=["verifiers"], route_class=StrictJSONRoute)
 MAX_SPEC_BYTES = 4 << 20
 
 
-@router.post("/v1/verifiers", status_code=201)
+@router.post("/v1/verifiers", status_code=201, responses=error_responses(400, 401, 403, 409, 413, 422),
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"type": "object", "description": "a preset, composite or Python verifier spec"}}}}})
 async def register_verifier(request: Request) -> JSONResponse:
     """Register a preset, composite or Python verifier; it goes live only if admission passes.
 

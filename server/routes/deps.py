@@ -1,17 +1,23 @@
-"""Shared pieces of route handlers: the service, size-limited bodies, limit errors."""
+"""Shared pieces of route handlers: the service, size-limited bodies, strict JSON, callers."""
 
 from __future__ import annotations
 
-from typing import Any
-
+import hashlib
 import json
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import orjson
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import TypeAdapter, ValidationError
 
 from verifiers.runtime.pacing import Pacer
-
 from server.service import Service
+from verifiers.validation import first_error
+
+T = TypeVar("T")
 
 
 def service_of(request: Request) -> Service:
@@ -32,6 +38,40 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+class NonFiniteNumber(ValueError):
+    """NaN, Infinity, or a number too large for a double (1e400): not JSON, whatever Python reads."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise NonFiniteNumber(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NonFiniteNumber(text)
+    return value
+
+
+def _non_finite(exc: NonFiniteNumber) -> HTTPException:
+    return HTTPException(422, f"request body holds a non-finite number ({exc}): NaN and Infinity are not JSON")
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON: NaN, Infinity and numbers too large for a double are refused (422), as is
+    anything that is not JSON at all (400)."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        try:  # the lenient reader accepts what JSON does not: tell a non-finite number apart
+            json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except NonFiniteNumber as lenient:
+            raise _non_finite(lenient) from None
+        except ValueError:
+            pass
+        raise HTTPException(400, f"request body is not valid UTF-8 JSON: {exc}") from None
+
+
 async def parse_json_paced(body: bytes) -> Any:
     """`parse_json` for large bodies: a top-level object is read member by member, and the
     elements of a top-level array member one by one, yielding to the event loop between slices
@@ -42,15 +82,13 @@ async def parse_json_paced(body: bytes) -> Any:
         raise HTTPException(400, f"request body is not valid UTF-8 JSON: {exc}") from None
     try:
         return await _read_object(text)
+    except NonFiniteNumber as exc:
+        raise _non_finite(exc) from None
     except ValueError as exc:  # json.JSONDecodeError and our own shape errors
         raise HTTPException(400, f"request body is not valid UTF-8 JSON: {exc}") from None
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_decoder = json.JSONDecoder(parse_constant=_no_constants)  # NaN/Infinity are not JSON
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)  # as parse_json
 
 
 def _skip(text: str, pos: int) -> int:
@@ -113,9 +151,37 @@ async def _read_array(text: str, pos: int, pacer: Pacer) -> tuple[list[Any], int
         return values, _expect(text, pos, "]")
 
 
-def parse_json(body: bytes) -> Any:
+def parse_request(body: bytes, adapter: TypeAdapter[T]) -> T:
+    """Parse strictly and validate; a validation failure is a 422 naming the first bad field."""
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise HTTPException(400, f"request body is not valid UTF-8 JSON: {exc}") from None
+        return adapter.validate_python(parse_json(body))
+    except ValidationError as exc:
+        raise HTTPException(422, first_error(exc, "body")) from None
 
+
+def caller_of(request: Request) -> str:
+    """Who is asking, for fair shares: the API key (hashed), else the client address."""
+    auth = request.headers.get("authorization", "")
+    key = auth[7:].strip() if auth.lower().startswith("bearer ") else request.headers.get("x-api-key", "").strip()
+    if key:
+        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return "addr:" + (request.client.host if request.client else "unknown")
+
+
+class _StrictJSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """A route whose JSON body FastAPI parses strictly (`parse_json`): NaN and Infinity are 422."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(_StrictJSONRequest(request.scope, request.receive))
+
+        return strict

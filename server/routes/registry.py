@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from server.routes.deps import service_of
+from server.routes.deps import StrictJSONRoute, service_of
 
-router = APIRouter(tags=["verifiers"])
+router = APIRouter(tags=["verifiers"], route_class=StrictJSONRoute)
 
 
 @router.get("/v1/verifiers")

@@ -13,9 +13,10 @@ from verifiers.runtime import Overloaded, Unavailable, finalize
 from verifiers.runtime.groups import GroupStats, group_stats
 from verifiers.runtime.pacing import Pacer
 from verifiers.validation import first_error
-from server.routes.deps import parse_json, parse_json_paced, read_body, service_of
+from server.openapi import error_responses, json_body
+from server.routes.deps import StrictJSONRoute, parse_json, parse_json_paced, read_body, service_of
 
-router = APIRouter(tags=["verify"])
+router = APIRouter(tags=["verify"], route_class=StrictJSONRoute)
 
 
 class VerifyRequest(BaseModel):
@@ -29,7 +30,7 @@ class VerifyResponse(BaseModel):
         default_factory=dict, description="statistics per `group` key of the items (absent keys: no groups)")
 
 
-# Bodies up to this size are validated in one pass inside pydantic-core (fastest); larger ones
+# Bodies up to this size are validated in one pass (fastest); larger ones
 # item by item in slices, handing the event loop back between slices.
 ONE_PASS_MAX_BYTES = 512 * 1024
 RESPONSE_SLICE = 1024
@@ -94,8 +95,8 @@ async def _dump(verdicts: list[Verdict], groups: dict[str, GroupStats]) -> bytes
 @router.post(
     "/v1/verify",
     response_model=VerifyResponse,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": VerifyRequest.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+    openapi_extra=json_body(VerifyRequest),
+    responses=error_responses(400, 413, 422, 429, 503),
 )
 async def verify(request: Request) -> Response:
     """Score `items`; a bad item gets a verdict with status `invalid_input`, the rest are scored."""
@@ -107,17 +108,19 @@ async def verify(request: Request) -> Response:
     body = await read_body(request, settings.max_body_bytes)
     max_items = settings.max_items_per_request
     parsed: VerifyRequest | None = None
-    if len(body) <= ONE_PASS_MAX_BYTES:  # the common case: one pass inside pydantic-core
+    if len(body) <= ONE_PASS_MAX_BYTES:  # the common case: one validation pass
+        data = parse_json(body)  # strict: NaN and Infinity are a 422 (orjson + validate_python is also fast)
         try:
-            parsed = _request_adapter.validate_json(body)
+            parsed = _request_adapter.validate_python(data)
         except ValidationError:
             pass
+    else:
+        data = await parse_json_paced(body)  # as strict, without holding the event loop
     if parsed is not None:
         items, rejected, timeout_s = parsed.items, {}, parsed.timeout_s
         _check_count(len(items), max_items)
     else:
-        raw = parse_json(body) if len(body) <= ONE_PASS_MAX_BYTES else await parse_json_paced(body)
-        items, rejected, timeout_s = await _parse_item_by_item(raw, max_items)
+        items, rejected, timeout_s = await _parse_item_by_item(data, max_items)
     if timeout_s is not None and timeout_s > settings.max_timeout_s:
         raise HTTPException(422, f"timeout_s={timeout_s} is over the limit max_timeout_s={settings.max_timeout_s}")
     valid = [(i, item) for i, item in enumerate(items) if i not in rejected]
@@ -131,7 +134,8 @@ async def verify(request: Request) -> Response:
     for (index, _), verdict in zip(valid, scored):
         verdicts[index] = verdict
     for start in range(0, len(verdicts), METRICS_SLICE):
+        if start:
+            await asyncio.sleep(0)
         service.metrics.observe(verdicts[start:start + METRICS_SLICE])
-        await asyncio.sleep(0)
     groups = group_stats(items, verdicts)
     return Response(await _dump(verdicts, groups), media_type="application/json")

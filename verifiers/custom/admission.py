@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from verifiers.base import Verifier
 from verifiers.batching import score_items
-from verifiers.contract import Item, Status, Verdict
+from verifiers.contract import Item, Status, Verdict, completion_text
 from verifiers.custom.build import Spec, build_verifier, pinned
 from verifiers.custom.python_verifier import SandboxedPythonVerifier
 from verifiers.custom.spec import spec_adapter
@@ -72,6 +72,13 @@ def _examples(spec: Spec) -> list[tuple[dict[str, Any], Item, float | None, floa
 def _describe(verdict: Verdict) -> str:
     return f"status {verdict.status.value}, reward {verdict.reward:g}" + (f" ({verdict.message[:300]})"
                                                                        if verdict.message else "")
+
+
+def probe_case(spec: Spec) -> ProbeCase:
+    """The task a runtime verifier is probed on: its first accept example."""
+    first = spec.accept[0]
+    text = first.completion if isinstance(first.completion, str) else completion_text(first.completion)
+    return ProbeCase(first.reference, text, first.params, spec.probe.prompt)
 
 
 class Admission:
@@ -168,14 +175,7 @@ class Admission:
 
     def _probe(self) -> str:
         assert self.registry is not None and self.candidate is not None
-        first = self.spec.accept[0]
-        completion = first.completion if isinstance(first.completion, str) else None
-        if completion is None:
-            from verifiers.contract import completion_text
-
-            completion = completion_text(first.completion)
-        case = ProbeCase(first.reference, completion, first.params, self.spec.probe.prompt)
-        self.candidate.probe_case = case  # type: ignore[attr-defined]
+        self.candidate.probe_case = probe_case(self.spec)  # type: ignore[attr-defined]
         planned = probe_items(self.candidate, self.registry)
         verdicts = [score_items(items, self.registry, self.item_timeout_s) for _, _, items in planned]
         report = judge(self.spec.spec, planned, verdicts, frozenset(self.spec.probe.allow))
@@ -184,7 +184,7 @@ class Admission:
             raise _Refused(f"the hack probe earned reward with: {', '.join(report['earned'])} "
                            "(list a hack in probe.allow if the verifier rewards it by design)")
         allowed = [row["hack"] for case in report["cases"] for row in case["hacks"] if row.get("allowed")]
-        return f"no hack earned reward" + (f" except allowed {allowed}" if allowed else "")
+        return "no hack earned reward" + (f" except allowed {allowed}" if allowed else "")
 
 
 def admit(spec: Spec, live: Registry, on_stage: Callable[[str], None] | None = None,

@@ -15,11 +15,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from verifiers.base import Verifier
-from verifiers.custom.admission import AdmissionReport, admit, admit_in_subprocess
+from verifiers.custom.admission import AdmissionReport, admit, admit_in_subprocess, probe_case
 from verifiers.custom.build import Spec, build_verifier
 from verifiers.custom.spec import spec_adapter
 from verifiers.custom.store import RegistrationStore
-from verifiers.probe import ProbeCase
 from verifiers.registry import Registry, UnknownVerifierError, parse_spec
 
 log = logging.getLogger(__name__)
@@ -37,14 +36,6 @@ def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err.get("loc", ())) or "spec"
     return f"{where}: {err['msg']}"
-
-
-def _probe_case(spec: Spec) -> ProbeCase:
-    from verifiers.contract import completion_text
-
-    first = spec.accept[0]
-    text = first.completion if isinstance(first.completion, str) else completion_text(first.completion)
-    return ProbeCase(first.reference, text, first.params, spec.probe.prompt)
 
 
 class RuntimeVerifiers:
@@ -95,7 +86,7 @@ class RuntimeVerifiers:
             "kind": spec.kind, "source_hash": spec.source_hash, "registered_at": record.get("registered_at"),
             "admission": record.get("admission"),
         }
-        verifier.probe_case = _probe_case(spec)  # type: ignore[attr-defined]
+        verifier.probe_case = probe_case(spec)  # type: ignore[attr-defined]
 
     def describe(self) -> list[dict[str, Any]]:
         """Every stored registration, live or retired, without the source itself."""

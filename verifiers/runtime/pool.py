@@ -316,11 +316,10 @@ class ProcessPool:
                 self._dispatch()
                 if pushed < len(tasks):
                     await asyncio.sleep(0)
-            return await asyncio.shield(batch.future)
-        except asyncio.CancelledError:
-            if not batch.future.done():
-                batch.future.cancel()
-                self._queue.discard(batch)
+            return await batch.future
+        except asyncio.CancelledError:  # the request went away: its queued tasks are dropped
+            batch.future.cancel()
+            self._queue.discard(batch)
             raise
         finally:
             self._arriving -= len(tasks) - pushed

@@ -1,0 +1,285 @@
+"""Compiler caches built once by the service and shared read-only by every build: precompiled C++
+headers and a class-data archive of javac.
+
+Parsing `<vector>`, `<string>`, `<algorithm>` ... is about half of a HumanEval-X item's `g++ -O2`
+time, and `<bits/stdc++.h>` is most of a competitive program's. The service (trusted, outside
+every sandbox) builds a few precompiled headers from fixed header lists written here, never from
+program text, into a host directory that the sandbox sees read-only at `/pch`. A build uses one
+only when the program's own leading lines include every header of it (see `pch_flags`), so the
+translation unit declares exactly what it did without it: standard headers may be included in
+any order, and nothing but includes, comments and `using namespace std;` may come before them.
+A missing or stale precompiled header is only slower: g++ then reads the text header (same
+headers), and says so on stderr (`-Winvalid-pch`).
+
+javac spends most of a small compile loading and verifying its own classes: a dynamic class-data
+sharing archive of the JDK's classes that javac uses (dumped from compiling a fixed source written
+here) maps them ready-made. The JVM validates the archive against the JDK it runs and ignores one
+that does not match; the classes it holds are the JDK's own, so the output is the same.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import stat
+import subprocess
+import tempfile
+import threading
+
+from sandbox.languages import CXX_FLAGS, JAVAC_JVM_FLAGS
+
+log = logging.getLogger(__name__)
+
+SANDBOX_DIR = "/pch"  # where the sandbox sees the directory, read-only
+JAVAC = "/usr/bin/javac"
+JAVAC_ARCHIVE = "javac"  # the archive's name, next to the headers
+_JAVA_SAMPLE = """import java.util.*;
+import java.util.function.*;
+import java.util.stream.*;
+
+class Solution {
+    public List<Integer> sorted(List<Integer> values) {
+        List<Integer> out = new ArrayList<>(values);
+        Collections.sort(out);
+        Map<Integer, String> names = new HashMap<>();
+        for (int v : out) names.put(v, String.valueOf(v));
+        return out.stream().map(x -> x * 2).collect(Collectors.toList());
+    }
+}
+
+public class Main {
+    public static void main(String[] args) {
+        List<Boolean> correct = Arrays.asList(new Solution().sorted(Arrays.asList(3, 1, 2)).equals(Arrays.asList(2, 4, 6)));
+        if (correct.contains(false)) {
+            throw new AssertionError();
+        }
+    }
+}
+"""
+GXX = "/usr/bin/g++"  # the compiler of the C++ entries in sandbox/languages.py, built with CXX_FLAGS
+
+# name -> headers. The HumanEval-X declaration block, its common core, and competitive programming's.
+# <assert.h>/<cassert> are never in a list: they depend on NDEBUG where they are included.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "stdcxx": ("bits/stdc++.h",),
+    "humaneval": ("stdio.h", "math.h", "vector", "string", "algorithm", "stdlib.h"),
+    "core": ("vector", "string", "algorithm"),
+    "iostream": ("iostream", "vector", "string", "algorithm"),
+}
+
+_LEADING_LINE = re.compile(r"\s*(?:$|//.*$|#\s*include\s*<([\w./+-]+)>\s*(?://.*)?$|using\s+namespace\s+std\s*;\s*$)")
+_lock = threading.Lock()
+_dir: str | None = None
+_building: set[str] = set()
+
+
+def leading_includes(source: str) -> set[str]:
+    """The `#include <...>` names of the source's leading block: the lines before the first one
+    that is not blank, a `//` comment, an angle include or `using namespace std;`."""
+    names: set[str] = set()
+    for line in source.splitlines():
+        match = _LEADING_LINE.match(line)
+        if match is None:
+            break
+        if match.group(1):
+            names.add(match.group(1))
+    return names
+
+
+def choose_variant(source: str) -> str | None:
+    """The largest variant whose headers the program's leading block includes, or None."""
+    names = leading_includes(source)
+    fitting = [name for name, headers in VARIANTS.items() if set(headers) <= names]
+    if "stdcxx" in fitting:  # the heaviest to parse by far
+        return "stdcxx"
+    return max(fitting, key=lambda name: len(VARIANTS[name]), default=None)
+
+
+def _key(name: str) -> str:
+    """Changes when the compiler, its flags or the header list change."""
+    java = name == JAVAC_ARCHIVE
+    try:
+        real = os.path.realpath(JAVAC if java else GXX)
+        info = os.stat(real)
+        compiler = f"{real}:{info.st_size}:{info.st_mtime_ns}"
+        if java:  # the JDK's class image
+            modules = os.stat(os.path.join(os.path.dirname(os.path.dirname(real)), "lib", "modules"))
+            compiler += f":{modules.st_size}:{modules.st_mtime_ns}"
+    except OSError:
+        compiler = "missing"
+    parts = (*JAVAC_JVM_FLAGS, _JAVA_SAMPLE) if java else (*CXX_FLAGS, *VARIANTS[name])
+    text = "\n".join((compiler, *parts))
+    return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def host_dir() -> str:
+    """The host directory bound read-only at /pch: created by this uid, writable by nobody else."""
+    global _dir
+    with _lock:
+        if _dir is not None and os.path.isdir(_dir):  # a temp cleaner may have removed it
+            return _dir
+        path = os.environ.get("REFEREE_SANDBOX_PCH_DIR") or os.path.join(
+            tempfile.gettempdir(), f"referee-pch-{os.geteuid()}")
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            pass
+        except OSError:
+            path = ""
+        if path:
+            info = os.lstat(path)
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+                path = ""  # someone else's, or writable by others: never trust it
+        if not path:
+            path = tempfile.mkdtemp(prefix="referee-pch-")
+        os.chmod(path, 0o755)  # the sandbox may run as another unprivileged host uid
+        _dir = path
+        return path
+
+
+def bound_identity() -> tuple[int, int]:
+    """What a sandbox about to start binds at /pch (compared before use: see `_usable`)."""
+    info = os.stat(host_dir())
+    return info.st_dev, info.st_ino
+
+
+def _usable(bound: tuple[int, int] | None) -> bool:
+    """Is the directory at the host path still the one this sandbox bound (not removed and made anew)?"""
+    try:
+        info = os.stat(host_dir())
+    except OSError:
+        return False
+    return bound is not None and (info.st_dev, info.st_ino) == bound
+
+
+def pch_flags(source: str, bound: tuple[int, int] | None = None) -> list[str]:
+    """Extra g++ flags for this program in a sandbox that bound `bound` at /pch: a ready precompiled
+    header it may use, else none. A missing one is built in the background for the next program."""
+    name = choose_variant(source)
+    if name is None or not os.access(GXX, os.X_OK) or not _usable(bound):
+        return []
+    key = _key(name)
+    directory = host_dir()
+    if os.path.exists(os.path.join(directory, f"{key}.h.gch")):
+        return ["-include", f"{SANDBOX_DIR}/{key}.h", "-Winvalid-pch"]
+    start_build(name)
+    return []
+
+
+def javac_flags(bound: tuple[int, int] | None = None) -> list[str]:
+    """Extra javac flags: the class-data archive when it is ready (else it is built for the next program)."""
+    if not os.access(JAVAC, os.X_OK) or not _usable(bound):
+        return []
+    key = _key(JAVAC_ARCHIVE)
+    if os.path.exists(os.path.join(host_dir(), f"{key}.jsa")):
+        return [f"-J-XX:SharedArchiveFile={SANDBOX_DIR}/{key}.jsa"]
+    start_build(JAVAC_ARCHIVE)
+    return []
+
+
+def compile_flags(cache: str, source: str, bound: tuple[int, int] | None) -> list[str]:
+    """Extra compiler flags for a language's `compile_cache` (`pch` or `javac`), in a sandbox that
+    bound `bound` (`bound_identity()` at its start) at /pch."""
+    if cache == "pch":
+        return pch_flags(source, bound)
+    if cache == "javac":
+        return javac_flags(bound)
+    return []
+
+
+def start_build(name: str) -> None:
+    """Build variant `name` on a background thread, once per process (and once per host: a lock)."""
+    with _lock:
+        if name in _building:
+            return
+        _building.add(name)
+    def run() -> None:
+        if build(name):  # built: if it is ever removed, build it again; a failure is not retried
+            with _lock:
+                _building.discard(name)
+
+    threading.Thread(target=run, name=f"pch-{name}", daemon=True).start()
+
+
+def build(name: str) -> bool:
+    """Build variant `name` (or the javac archive) now, on the trusted side from fixed input; True when ready."""
+    if name == JAVAC_ARCHIVE:
+        return _build_javac_archive()
+    key = _key(name)
+    directory = host_dir()
+    header, gch = os.path.join(directory, f"{key}.h"), os.path.join(directory, f"{key}.h.gch")
+    with open(os.path.join(directory, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it: wait, then reuse
+        try:
+            if os.path.exists(gch):
+                return True
+            _remove_leftovers(directory)
+            text = "".join(f"#include <{h}>\n" for h in VARIANTS[name])
+            tmp_h = f"{header}.{os.getpid()}.tmp"
+            with open(tmp_h, "w") as fh:
+                fh.write(text)
+            os.chmod(tmp_h, 0o644)
+            os.replace(tmp_h, header)
+            tmp_gch = f"{gch}.{os.getpid()}.tmp"
+            proc = subprocess.run([GXX, *CXX_FLAGS, "-x", "c++-header", "-o", tmp_gch, header],
+                                  capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "LANG": "C"},
+                                  stdin=subprocess.DEVNULL, timeout=300)
+            if proc.returncode != 0:
+                log.warning("precompiled header %s failed to build: %s", name, proc.stderr[-2000:])
+                try:
+                    os.unlink(tmp_gch)
+                except OSError:
+                    pass
+                return False
+            os.chmod(tmp_gch, 0o644)
+            os.replace(tmp_gch, gch)  # appears whole, or not at all
+            return True
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("precompiled header %s failed to build: %s", name, exc)
+            return False
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(directory: str) -> None:
+    """Under the lock no build is running: a `.tmp` file is from a process that died mid-build."""
+    for name in os.listdir(directory):
+        if name.endswith(".tmp"):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+
+
+def _build_javac_archive() -> bool:
+    key = _key(JAVAC_ARCHIVE)
+    directory = host_dir()
+    archive = os.path.join(directory, f"{key}.jsa")
+    with open(os.path.join(directory, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if os.path.exists(archive):
+                return True
+            _remove_leftovers(directory)
+            with tempfile.TemporaryDirectory(prefix="referee-javac-") as work:
+                with open(os.path.join(work, "Main.java"), "w") as fh:
+                    fh.write(_JAVA_SAMPLE)
+                tmp = f"{archive}.{os.getpid()}.tmp"
+                proc = subprocess.run([JAVAC, *JAVAC_JVM_FLAGS, f"-J-XX:ArchiveClassesAtExit={tmp}",
+                                       "-encoding", "UTF-8", "-d", work, os.path.join(work, "Main.java")],
+                                      capture_output=True, text=True, cwd=work, stdin=subprocess.DEVNULL,
+                                      env={"PATH": "/usr/bin:/bin", "LANG": "C"}, timeout=300)
+                if proc.returncode != 0 or not os.path.exists(tmp):
+                    log.warning("javac class archive failed to build: %s", proc.stderr[-2000:])
+                    return False
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, archive)
+                return True
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("javac class archive failed to build: %s", exc)
+            return False
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
