@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 import orjson
 import pytest
 
-from scaleout_helpers import RedisServer
 from verifiers.contract import Item, Status
 from verifiers.registry import default_registry
 from verifiers.runtime import Overloaded, Scorer
@@ -25,14 +24,6 @@ from verifiers.runtime.redis import Keys, RedisExecutor, RedisResultCache, Redis
 from verifiers.runtime.task import Task
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def in_event_loop(test):
