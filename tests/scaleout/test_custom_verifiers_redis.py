@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from scaleout_helpers import RedisServer, WorkerProcess, service_env
+from scaleout_helpers import WorkerProcess, service_env
 from tests.conftest import running_server
 
 pytestmark = pytest.mark.timeout(300)
@@ -31,14 +31,6 @@ def _wait_ready(url: str, timeout_s: float = 30) -> None:
     while httpx.get(f"{url}/readyz", timeout=5).status_code != 200:
         assert time.monotonic() < deadline, httpx.get(f"{url}/readyz", timeout=5).text
         time.sleep(0.2)
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_registered_through_one_replica_scored_by_two_workers_kept_in_redis(redis_server, tmp_path):

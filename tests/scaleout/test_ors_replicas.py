@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from scaleout_helpers import RedisServer, WorkerProcess, service_env
+from scaleout_helpers import WorkerProcess, service_env
 from tests.conftest import running_server
 
 pytestmark = pytest.mark.timeout(240)
@@ -21,11 +21,9 @@ def call(url: str, sid: str, name: str, tool_input: dict) -> dict:
     return json.loads("".join(data[1:]))  # after the task id
 
 
-def test_ors_over_redis_scores_on_workers_and_sessions_stay_on_their_replica(tmp_path) -> None:
+def test_ors_over_redis_scores_on_workers_and_sessions_stay_on_their_replica(tmp_path, redis_server) -> None:
     tasks = tmp_path / "arith.jsonl"
     tasks.write_text(json.dumps({"prompt": "What is 6*7?", "verifier": "math", "reference": "42"}) + "\n")
-    redis_server = RedisServer()
-    redis_server.start()
     env = service_env(redis_server.url, REFEREE_ORS_TASK_FILES=f"arith={tasks}")
     worker = WorkerProcess(env, processes=1).start()
     try:
@@ -49,4 +47,3 @@ def test_ors_over_redis_scores_on_workers_and_sessions_stay_on_their_replica(tmp
             assert down["metadata"]["status"] == "unavailable"
     finally:
         worker.stop()
-        redis_server.stop()

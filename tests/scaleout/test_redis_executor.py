@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 import orjson
 import pytest
 
-from scaleout_helpers import RedisServer
 from verifiers.contract import Item, Status
 from verifiers.registry import default_registry
 from verifiers.runtime import Overloaded, Scorer
@@ -22,16 +21,9 @@ from verifiers.runtime.executor import Unavailable
 from verifiers.runtime.pool import ProcessPool
 from verifiers.runtime.prepare import prepare
 from verifiers.runtime.redis import Keys, RedisExecutor, RedisResultCache, RedisWorker, connect
+from verifiers.runtime.task import Task
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def in_event_loop(test):
@@ -252,3 +244,34 @@ async def test_a_malformed_stream_entry_does_not_stop_the_worker(redis_server):
         await client.aclose()
         verdicts = await c.scorer(executor).score([exact(i) for i in range(5)])
         assert [v.reward for v in verdicts] == [1.0] * 5
+
+
+@in_event_loop
+async def test_hostile_tasks_in_a_chunk_are_answered_error_in_place(redis_server):
+    """The worker host passes task JSON to its pool undecoded: what is not a task is answered `error`
+    at its position, by the pool or its process, and the good task beside it is scored."""
+    async with cluster(redis_server.url) as c:
+        executor = await c.executor()
+        await c.add_worker(processes=1)
+        await c.wait_ready(executor)
+        good = Task(spec=c.registry.resolve("exact").spec, fingerprint=c.registry.fingerprint, text="w1",
+                    reference="w1", params={}, timeout_s=5).to_plain()
+        hostile = [7, {"spec": 3, "timeout_s": 1}, {"spec": good["spec"], "timeout_s": True},
+                   {"spec": good["spec"], "timeout_s": 5}, dict(good, params="not an object"), good]
+        client = connect(redis_server.url)
+        await client.xadd("t:tasks", {"d": orjson.dumps({"id": "probe", "reply": "t:replies:probe",
+                                                          "exp": time.time() + 60, "tasks": hostile})})
+        replies = []
+        while not any("v" in r for r in replies):
+            popped = await client.blpop(["t:replies:probe"], timeout=20)
+            assert popped is not None, replies
+            replies.append(orjson.loads(popped[1]))
+        await client.aclose()
+        reply = next(r for r in replies if "v" in r)
+        assert reply["c"] == "probe" and reply["p"] == list(range(6))
+        assert [v["status"] for v in reply["v"]] == ["error"] * 5 + ["ok"]
+        assert all("not a task" in v["message"] for v in reply["v"][:5])
+        assert reply["v"][5]["reward"] == 1.0
+        # the worker serves on
+        verdicts = await c.scorer(executor).score([exact(i) for i in range(3)])
+        assert [v.reward for v in verdicts] == [1.0] * 3

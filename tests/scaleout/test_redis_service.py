@@ -14,18 +14,10 @@ import time
 import httpx
 import pytest
 
-from scaleout_helpers import RedisServer, WorkerProcess, service_env, wait_for_metric
+from scaleout_helpers import WorkerProcess, service_env, wait_for_metric
 from tests.conftest import running_server
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from verifiers.runtime.executor import Overloaded, default_max_pending
 from verifiers.runtime.finalize import finalize
 from verifiers.runtime.task import Task
 from verifiers.runtime.transport import Channel, ChannelClosed
-from verifiers.runtime.worker import verdict_from_fields, worker_main
+from verifiers.runtime.worker import verdict_fields, verdict_from_fields, worker_main
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +54,34 @@ PUSH_SLICE = 1024
 class _Batch:
     """The tasks of one `run` call: one future for all of them (cheaper than one per task)."""
 
-    def __init__(self, size: int, owner: Hashable) -> None:
-        self.results: list[Verdict | None] = [None] * size
+    def __init__(self, size: int, owner: Hashable, plain: bool = False) -> None:
+        self.results: list[Any] = [None] * size
         self.remaining = size
         self.owner = owner
-        self.future: asyncio.Future[list[Verdict]] = asyncio.get_running_loop().create_future()
+        self.plain = plain  # answers are each verdict's JSON as a worker wrote it (`run_plain`), not Verdicts
+        self.future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+
+    def resolve(self, index: int, answer: Any) -> bool:
+        if self.future.done() or self.results[index] is not None:
+            return False
+        self.results[index] = answer
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.future.set_result(self.results)
+        return True
+
+    def made_here(self, verdict: Verdict) -> Any:
+        """A verdict made in this process, as this batch answers."""
+        return orjson.dumps(verdict_fields(verdict)) if self.plain else verdict
 
 
 @dataclass(slots=True)
 class _Pending:
-    task: Task
+    """A queued task, already encoded for a worker process: only what scheduling needs is kept."""
+
+    spec: str
+    timeout_s: float
+    data: bytes  # the task's JSON, sent to a worker as is
     batch: _Batch
     index: int
     solo: bool = False  # runs in a chunk of its own, so a crash or overrun is surely its own
@@ -73,14 +91,12 @@ class _Pending:
         return self.batch.future.done()
 
     def resolve(self, verdict: Verdict) -> bool:
-        batch = self.batch
-        if batch.future.done() or batch.results[self.index] is not None:
-            return False
-        batch.results[self.index] = verdict
-        batch.remaining -= 1
-        if batch.remaining == 0:
-            batch.future.set_result(batch.results)  # type: ignore[arg-type]
-        return True
+        """Answer with a verdict made here (a timeout, a crash, a shutdown)."""
+        return self.batch.resolve(self.index, self.batch.made_here(verdict))
+
+    def answer(self, line: bytes) -> bool:
+        """Answer with the verdict JSON a worker process sent."""
+        return self.batch.resolve(self.index, line if self.batch.plain else verdict_from_fields(orjson.loads(line)))
 
 
 class FairQueue:
@@ -231,7 +247,7 @@ class ProcessPool:
                 worker.process.join()
         abandoned = [p for w in self._workers for _, p in w.inflight] + self._queue.drain()
         for pending in abandoned:
-            pending.resolve(finalize(Verdict.failed(Status.error, "executor shut down"), pending.task.spec, 0.0))
+            pending.resolve(finalize(Verdict.failed(Status.error, "executor shut down"), pending.spec, 0.0))
         self._inflight = 0
         self._workers.clear()
 
@@ -272,19 +288,29 @@ class ProcessPool:
     # -- work ------------------------------------------------------------------------------------
 
     async def run(self, tasks: Sequence[Task], *, owner: Hashable | None = None) -> list[Verdict]:
+        return await self._run(tasks, owner, plain=False)
+
+    async def run_plain(self, tasks: Sequence[dict[str, Any]], *, owner: Hashable | None = None) -> list[bytes]:
+        """`run` for tasks that are plain JSON already (`Task.to_plain()`, as a worker host reads them
+        from Redis), answered with each verdict's JSON as the worker processes wrote it: neither is
+        rebuilt into objects here. A task that is not valid is answered `error` by the worker."""
+        return await self._run(tasks, owner, plain=True)
+
+    async def _run(self, tasks: Sequence[Any], owner: Hashable | None, plain: bool) -> list[Any]:
         if self._closed:
             raise RuntimeError("executor is closed")
         if not tasks:
             return []
         self.admit(len(tasks))
-        batch = _Batch(len(tasks), owner if owner is not None else object())
+        batch = _Batch(len(tasks), owner if owner is not None else object(), plain)
         self._arriving += len(tasks)  # admitted: counted as pending while they are being queued
         pushed = 0
         try:
             # Queued in slices: the first ones start at once, and the loop is never held long.
             while pushed < len(tasks):
                 part = tasks[pushed:pushed + PUSH_SLICE]
-                self._queue.push(batch.owner, [_Pending(task, batch, pushed + i) for i, task in enumerate(part)])
+                queued = [p for i, task in enumerate(part) if (p := _pending(task, batch, pushed + i)) is not None]
+                self._queue.push(batch.owner, queued)
                 pushed += len(part)
                 self._arriving -= len(part)
                 self._dispatch()
@@ -302,7 +328,7 @@ class ProcessPool:
         # Small chunks when there is little work (latency, balance); big ones for throughput;
         # never much more than TARGET_CHUNK_S of work, so other requests get their turn soon.
         balance = math.ceil(len(queue) / (2 * max(1, len(self._workers))))
-        spec = queue[0].task.spec
+        spec = queue[0].spec
         cost = self._cost_s.get(spec, DEFAULT_TASK_COST_S)
         limit = max(1, min(MAX_CHUNK_TASKS, balance, int(TARGET_CHUNK_S / max(cost, 1e-6))))
         return max(limit, min(balance, self._batch_size(spec)))  # a per-batch cost is paid per chunk
@@ -327,7 +353,7 @@ class ProcessPool:
                 taken += 1
                 if pending.abandoned:  # its request was cancelled
                     continue
-                chars += len(pending.task.text)
+                chars += len(pending.data)
                 chunk.append(pending)
             self._queue.took(taken)
             if chunk:
@@ -346,15 +372,8 @@ class ProcessPool:
             for pending in chunk:
                 slot = self._next_slot
                 self._next_slot += 1
-                try:
-                    encoded.append(orjson.dumps([slot, pending.task.to_plain()]))
-                except TypeError as exc:  # a reference that is not plain JSON: this task alone fails
-                    pending.resolve(finalize(Verdict.failed(Status.error, f"task cannot be sent to a worker: {exc}"),
-                                             pending.task.spec, 0.0))
-                    continue
+                encoded.append(b"[%d,%s]" % (slot, pending.data))
                 worker.inflight.append((slot, pending))
-            if not worker.inflight:
-                continue
             self._inflight += len(worker.inflight)
             try:
                 worker.channel.send(b"[" + b",".join(encoded) + b"]")
@@ -364,22 +383,24 @@ class ProcessPool:
             worker.current_started = time.monotonic()
 
     def _on_frame(self, worker: _Worker, frame: bytes) -> None:
+        head, *lines = frame.split(b"\n")  # see the wire format in `worker`
         try:
-            replies = orjson.loads(frame)
-        except orjson.JSONDecodeError:
+            replies = orjson.loads(head)
+            if len(replies) != len(lines):
+                raise ValueError("verdicts missing")
+        except (orjson.JSONDecodeError, TypeError, ValueError):
             self._on_worker_lost(worker, "unreadable reply")
             return
         costs = self._cost_s
-        for slot, fields in replies:
+        for (slot, elapsed_ms), line in zip(replies, lines):
             if not worker.inflight:
                 break
             head_slot, pending = worker.inflight.popleft()
             self._inflight -= 1
             assert head_slot == slot, "worker answered out of order"
-            verdict = verdict_from_fields(fields)
-            pending.resolve(verdict)
-            spec = pending.task.spec
-            cost = verdict.elapsed_ms / 1000
+            pending.answer(line)
+            spec = pending.spec
+            cost = elapsed_ms / 1000
             costs[spec] = 0.8 * costs[spec] + 0.2 * cost if spec in costs else cost
         worker.current_started = time.monotonic()
         if worker.idle:
@@ -409,7 +430,7 @@ class ProcessPool:
         if len(worker.inflight) == 1:
             # Every other task of the chunk was answered: this one surely caused the failure.
             _, culprit = worker.inflight.popleft()
-            culprit.resolve(finalize(verdict_for_current, culprit.task.spec, verdict_for_current.elapsed_ms))
+            culprit.resolve(finalize(verdict_for_current, culprit.spec, verdict_for_current.elapsed_ms))
         else:
             # A worker flushes verdicts in small groups, so which unanswered task failed is not
             # certain: run each of them again alone, where a repeat failure is surely its own.
@@ -443,7 +464,7 @@ class ProcessPool:
             for worker in list(self._workers):
                 if worker.inflight:
                     _, pending = worker.inflight[0]
-                    budget = pending.task.timeout_s
+                    budget = pending.timeout_s
                     overrun = now - worker.current_started - budget
                     if overrun > 0:
                         self.restarts["timeout"] += 1
@@ -452,3 +473,20 @@ class ProcessPool:
                                                              elapsed_ms=(now - worker.current_started) * 1000))
                 elif not worker.process.is_alive():
                     self._on_worker_lost(worker, None)
+
+
+def _pending(task: Task | dict[str, Any], batch: _Batch, index: int) -> _Pending | None:
+    """The task encoded for a worker process; None when it cannot be, after answering it `error`."""
+    if isinstance(task, Task):
+        spec, timeout_s = task.spec, task.timeout_s
+    else:
+        spec, timeout_s = (task.get("spec"), task.get("timeout_s")) if isinstance(task, dict) else (None, None)
+    try:
+        if not isinstance(spec, str) or isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)):
+            raise ValueError("not a task: spec must be a string and timeout_s a number")
+        data = orjson.dumps(task)  # a Task is a dataclass: orjson writes it as `to_plain()` does
+    except (TypeError, ValueError) as exc:  # e.g. a reference that is not plain JSON: this task alone fails
+        failed = Verdict.failed(Status.error, f"task cannot be sent to a worker: {exc}")
+        batch.resolve(index, batch.made_here(finalize(failed, str(spec or "?"), 0.0)))
+        return None
+    return _Pending(spec, float(timeout_s), data, batch, index)

@@ -7,9 +7,11 @@ what is missing, so a worker never dies of a stranger's task.
 
 Wire format between the pool and a worker process (frames of orjson, see `transport`):
   chunk  = [[slot, task_plain], ...]          parent -> worker; `null` asks the worker to exit
-  reply  = [[slot, verdict_fields], ...]      worker -> parent, flushed every FLUSH_EVERY_S and
-                                              at the chunk's end, so the parent always knows,
-                                              within FLUSH_EVERY_S, which task a worker is on.
+  reply  = [[slot, elapsed_ms], ...]          worker -> parent, then for each slot a newline and
+           "\n" verdict_fields ...            its verdict's JSON (the parent may pass it on
+                                              undecoded); flushed every FLUSH_EVERY_S and at the
+                                              chunk's end, so the parent always knows, within
+                                              FLUSH_EVERY_S, which task a worker is on.
 """
 
 from __future__ import annotations
@@ -149,18 +151,21 @@ def verdict_from_fields(fields: dict[str, Any]) -> Verdict:
 
 
 def _encode_replies(out: list[tuple[int, Verdict]]) -> bytes:
-    try:
-        return orjson.dumps([(slot, verdict_fields(v)) for slot, v in out])
-    except TypeError:  # cannot happen after finalize; but a worker must never die of it
-        safe = []
-        for slot, verdict in out:
-            try:
-                orjson.dumps(verdict_fields(verdict))
-            except TypeError as exc:
-                verdict = finalize(Verdict.failed(Status.error, f"verdict could not be encoded: {exc}"),
-                                   verdict.verifier or "?", verdict.elapsed_ms)
-            safe.append((slot, verdict_fields(verdict)))
-        return orjson.dumps(safe)
+    """The head `[[slot, elapsed_ms], ...]`, then each verdict's JSON on a line of its own: the
+    parent reads the head and can pass the verdicts on without decoding them."""
+    head: list[tuple[int, float]] = []
+    lines = [b""]
+    for slot, verdict in out:
+        try:
+            line = orjson.dumps(verdict_fields(verdict))
+        except TypeError as exc:  # cannot happen after finalize; but a worker must never die of it
+            verdict = finalize(Verdict.failed(Status.error, f"verdict could not be encoded: {exc}"),
+                               verdict.verifier or "?", verdict.elapsed_ms)
+            line = orjson.dumps(verdict_fields(verdict))
+        head.append((slot, verdict.elapsed_ms))
+        lines.append(line)
+    lines[0] = orjson.dumps(head)
+    return b"\n".join(lines)  # compact JSON never holds a raw newline
 
 
 def run_tasks(tasks: Sequence[Task], registry: Registry,

@@ -78,7 +78,7 @@ class _Batch:
 class _Slot:
     batch: _Batch
     index: int
-    task: dict[str, Any]
+    task: Task
 
 
 @dataclass
@@ -197,7 +197,7 @@ class RedisExecutor:
         self.admit(len(tasks))
         batch = _Batch(len(tasks))
         queue = self._outbox.setdefault(owner if owner is not None else object(), deque())
-        queue.extend(_Slot(batch, i, t.to_plain()) for i, t in enumerate(tasks))
+        queue.extend(_Slot(batch, i, t) for i, t in enumerate(tasks))
         self._outbox_size += len(tasks)
         self._local_pending += len(tasks)
         self._wake.set()
@@ -317,10 +317,13 @@ class RedisExecutor:
                 self._wake.set()
             sent.started_by, sent.orphaned_since = reply["s"], None
             return
-        for position, fields in zip(reply["p"], reply["v"]):
+        positions = reply["p"]
+        for position, fields in zip(positions, reply["v"]):
             slot = sent.slots[position]
             slot.batch.resolve(slot.index, verdict_from_fields(fields))
-        if all(s.batch.done or s.batch.results[s.index] is not None for s in sent.slots):
+        # the whole chunk in one reply (the usual case), or its last part (a chunk split after a reclaim)
+        if len(positions) == len(sent.slots) or all(s.batch.done or s.batch.results[s.index] is not None
+                                                    for s in sent.slots):
             self._forget(reply["c"])
 
     def _forget(self, chunk_id: str) -> None:
@@ -392,7 +395,7 @@ class RedisExecutor:
                         slot.batch.resolve(slot.index, finalize(Verdict.failed(
                             Status.timeout, f"worker {sent.started_by} stopped while running this task and no "
                                             f"other worker took it over within {self.queue_timeout_s:g}s"),
-                            slot.task.get("spec", "?"), 0.0))
+                            slot.task.spec, 0.0))
                     self._forget(chunk_id)
             elif all(s.batch.done for s in sent.slots):
                 self._forget(chunk_id)  # every request it served is gone
@@ -400,7 +403,7 @@ class RedisExecutor:
     def _never_started(self, slot: _Slot) -> Verdict:
         return finalize(Verdict.failed(Status.timeout, f"never started: no worker took this task within the "
                                                        f"queue budget of {self.queue_timeout_s:g}s"),
-                        slot.task.get("spec", "?"), 0.0)
+                        slot.task.spec, 0.0)
 
     def _mark_down(self, exc: BaseException) -> None:
         if self.state.redis_ok:

@@ -84,7 +84,7 @@ class Chunk:
     id: str
     reply: str
     expires_at: float
-    tasks: list[dict[str, Any]]  # Task.to_plain() each
+    tasks: list[Any]  # Task objects when sent (orjson writes them as `Task.to_plain()`), plain JSON when read
     deaths: int = 0
     positions: list[int] = field(default_factory=list)
 
@@ -103,6 +103,13 @@ class Chunk:
         tasks = doc["tasks"]
         return cls(id=str(doc["id"]), reply=str(doc["reply"]), expires_at=float(doc["exp"]), tasks=tasks,
                    deaths=int(doc.get("att", 0)), positions=list(doc.get("pos") or range(len(tasks))))
+
+
+def verdicts_reply(chunk_id: str, positions: list[int], verdicts: list[bytes]) -> bytes:
+    """The reply carrying a chunk's verdicts, each already JSON (as a pool process wrote it): joined
+    in as they are, never decoded and encoded again."""
+    head = orjson.dumps({"c": chunk_id, "p": positions})
+    return head[:-1] + b',"v":[' + b",".join(verdicts) + b"]}"
 
 
 def connect(url: str, *, socket_timeout_s: float = 5.0, max_connections: int = 32) -> aioredis.Redis:

@@ -23,7 +23,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +34,11 @@ import redis.exceptions
 
 from verifiers.contract import Status, Verdict
 from verifiers.registry import Registry
-from verifiers.runtime.executor import Executor
 from verifiers.runtime.finalize import finalize
+from verifiers.runtime.pool import ProcessPool
 from verifiers.runtime.redis.executor import REPLY_TTL_S
-from verifiers.runtime.redis.protocol import GROUP, REDIS_DOWN, Chunk, Keys, connect, describe, ensure_group
-from verifiers.runtime.task import Task
+from verifiers.runtime.redis.protocol import (GROUP, REDIS_DOWN, Chunk, Keys, connect, describe, ensure_group,
+                                              verdicts_reply)
 from verifiers.runtime.worker import verdict_fields
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class RedisWorker:
     def __init__(
         self,
         url: str,
-        pool: Executor,
+        pool: ProcessPool,
         registry: Registry,
         *,
         processes: int,
@@ -252,7 +252,8 @@ class RedisWorker:
             else:
                 async with self._turn(suspect=deaths > 0):
                     await self._announce(running.entry_id, chunk)
-                    verdicts = await self._execute(chunk.tasks, owner=chunk.id)
+                    # the tasks' JSON goes to the pool processes and their verdicts' back, not rebuilt here
+                    verdicts = await self.pool.run_plain(chunk.tasks, owner=chunk.id)
             await self._deliver(running.entry_id, chunk, verdicts)
         except asyncio.CancelledError:
             raise
@@ -262,24 +263,10 @@ class RedisWorker:
             self._running.pop(running.entry_id, None)
             self._room.set()
 
-    async def _execute(self, plains: Sequence[dict[str, Any]], owner: str) -> list[Verdict]:
-        tasks: list[Task | None] = []
-        verdicts: list[Verdict | None] = []
-        for plain in plains:
-            try:
-                tasks.append(Task.from_plain(plain))
-                verdicts.append(None)
-            except (ValueError, AttributeError) as exc:
-                tasks.append(None)
-                verdicts.append(self._failed(plain, Status.error, str(exc)))
-        runnable = [t for t in tasks if t is not None]
-        results = iter(await self.pool.run(runnable, owner=owner) if runnable else [])
-        return [v if v is not None else next(results) for v in verdicts]
-
     @staticmethod
-    def _failed(plain: Any, status: Status, message: str) -> Verdict:
+    def _failed(plain: Any, status: Status, message: str) -> bytes:
         spec = plain.get("spec") if isinstance(plain, dict) else None
-        return finalize(Verdict.failed(status, message), str(spec or "?"), 0.0)
+        return orjson.dumps(verdict_fields(finalize(Verdict.failed(status, message), str(spec or "?"), 0.0)))
 
     @asynccontextmanager
     async def _turn(self, suspect: bool) -> AsyncIterator[None]:
@@ -311,8 +298,8 @@ class RedisWorker:
         except REDIS_DOWN:
             pass  # the verdicts are what matter; they are delivered (or retried) later
 
-    async def _deliver(self, entry_id: bytes, chunk: Chunk, verdicts: list[Verdict]) -> None:
-        payload = orjson.dumps({"c": chunk.id, "p": chunk.positions, "v": [verdict_fields(v) for v in verdicts]})
+    async def _deliver(self, entry_id: bytes, chunk: Chunk, verdicts: list[bytes]) -> None:
+        payload = verdicts_reply(chunk.id, chunk.positions, verdicts)
         delay, give_up = 0.1, time.monotonic() + max(60.0, self.visibility_s * 2)
         while True:
             try:
