@@ -520,11 +520,12 @@ def _mount_build() -> None:
 #
 # The test server is forked from the warm parent at start, before any test reaches the sandbox,
 # and it is the only process that reads a test: the service sends the test as its own frame right
-# after the run request, and the program parent, which reads the request, leaves that frame on
-# the control channel for the test server. So no program process, which is always forked from a
-# program parent, has ever had a test (or a freed copy of one) in its memory. Each test runs in
-# a fresh child of the test server: outside the program's PID namespace (the program cannot name
-# it), non-dumpable, without capabilities, under the run's limits.
+# after the run request, and the process that reads the request (the warm parent, or a large
+# program's program parent) leaves that frame on the control channel for the test server. So no
+# program process, always forked from one of those two, has ever had a test (or a freed copy of
+# one) in its memory. Each test runs in a fresh child of the test server: outside the program's
+# PID namespace (the program cannot name it), non-dumpable, without capabilities (the server
+# dropped them), under the run's limits.
 
 def _start_test_server(control_fd: int, state: dict) -> None:
     import socket
