@@ -29,12 +29,17 @@ def start_server(workers: int | None, env: dict[str, str] | None = None,
     extra = {"PYTHONPATH": source} if source else {}
     proc = subprocess.Popen(cmd, env=os.environ | extra | (env or {}), cwd=source)
     url = f"http://127.0.0.1:{port}"
+    return proc, wait_until_up(proc, url, "/readyz", "server")
+
+
+def wait_until_up(proc: subprocess.Popen, url: str, probe: str, what: str) -> str:
+    """Poll `url + probe` until it answers 200 (up to a minute); kill `proc` and exit if it never does."""
     for _ in range(600):
         try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
-                return proc, url
+            if httpx.get(f"{url}{probe}").status_code == 200:
+                return url
         except httpx.TransportError:
             pass
         time.sleep(0.1)
     proc.kill()
-    raise SystemExit("server did not start")
+    raise SystemExit(f"{what} did not start")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.local_server import free_port, start_server
+from bench.local_server import free_port, start_server, wait_until_up
 from bench.service import tree_cpu_seconds
 
 ENV = "subset_sum"
@@ -160,16 +160,7 @@ def start_peer() -> tuple[subprocess.Popen, str]:
     source = PEER_SOURCE.format(env=ENV, size=SPLIT_SIZE)
     proc = subprocess.Popen([sys.executable, "-c", source, str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=os.environ | {"OPENREWARD_DISABLE_UPDATE_CHECK": "1"})
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the openreward peer server did not start")
+    return proc, wait_until_up(proc, f"http://127.0.0.1:{port}", "/health", "the openreward peer server")
 
 
 def python_latencies(url: str, calls: int) -> tuple[list[float], list[float]]:
