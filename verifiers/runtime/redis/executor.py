@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 MAX_CHUNK_TASKS = 256
 MONITOR_INTERVAL_S = 0.5
 WORKER_HEARTBEAT_TTL_S = 5.0  # a worker silent this long counts as gone
+REGISTRY_CHANGE_GRACE_S = 10.0  # after a runtime registration, how long workers still on the old registry count
 REPLY_TTL_S = 3600  # a reply list outlives its API process by at most this long
 
 
@@ -123,6 +124,8 @@ class RedisExecutor:
         self.url = url
         self.local_worker = local_worker  # a worker this process hosts beside the API (optional)
         self._fingerprint = fingerprint  # of the registry tasks are checked against (it may change at runtime)
+        self._known_fingerprint: str | None = None
+        self._fingerprint_changed_at = -REGISTRY_CHANGE_GRACE_S
         self.keys = keys or Keys()
         self.max_pending = max_pending if max_pending is not None else default_max_pending()
         self.queue_timeout_s = queue_timeout_s
@@ -163,11 +166,29 @@ class RedisExecutor:
         await self._refresh_state()
 
     def ready(self) -> bool:
-        return self.state.redis_ok and bool(self.state.matching_workers(self.fingerprint))
+        return self.state.redis_ok and bool(self._live_workers())
+
+    def _live_workers(self) -> dict[str, dict[str, Any]]:
+        """Live workers that can run this process's tasks: those with its registry fingerprint.
+
+        Right after this registry changed (a verifier registered or retired at runtime), workers
+        still announce the previous fingerprint until their next reload; a worker handed a task
+        with a newer fingerprint reloads from the shared store first, so for a short grace they
+        all count, and a registration never turns the service unready."""
+        fingerprint = self.fingerprint
+        now = time.monotonic()
+        if fingerprint != self._known_fingerprint:
+            if self._known_fingerprint is not None:
+                self._fingerprint_changed_at = now
+            self._known_fingerprint = fingerprint
+        live = self.state.matching_workers(fingerprint)
+        if not live and now - self._fingerprint_changed_at < REGISTRY_CHANGE_GRACE_S:
+            return self.state.workers
+        return live
 
     def readiness(self) -> dict[str, Any]:
         state = self.state
-        live = state.matching_workers(self.fingerprint)
+        live = self._live_workers()
         body: dict[str, Any] = {"ready": self.ready(), "redis": "ok" if state.redis_ok else state.error,
                                 "workers": len(live), "processes": sum(int(i.get("processes", 0)) for i in live.values())}
         if not state.redis_ok:
