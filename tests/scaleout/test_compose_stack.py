@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from compose_stack import PROJECT, Stack, unavailable_reason
+from scaleout_helpers import wait_for_metric
 
 pytestmark = pytest.mark.timeout(1800)
 
@@ -89,21 +90,9 @@ def test_a_worker_killed_mid_batch_loses_no_verdict(stack):
     assert [v["status"] for v in verdicts] == ["ok"] * len(items), \
         [v for v in verdicts if v["status"] != "ok"][:3]
     assert [v["reward"] for v in verdicts] == [0.0 if i % 3 == 0 else 1.0 for i in range(len(items))]
-    assert reclaimed_tasks(stack.urls[0]) > 0
+    # The API's view of the shared counters is refreshed periodically: wait for it.
+    assert wait_for_metric(stack.urls[0], "referee_reclaimed_tasks_total", 1, timeout_s=20) >= 1
     stack.podman("start", victim, check=False)  # the restart policy may already have done it
-
-
-def reclaimed_tasks(url: str, wait_s: float = 20.0) -> float:
-    """The reclaim counter as the API reports it; its view of Redis's counters is refreshed
-    periodically, so give it a moment to see a reclaim that has happened."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        metrics = httpx.get(f"{url}/metrics", timeout=5).text
-        found = [float(line.split()[-1]) for line in metrics.splitlines()
-                 if line.startswith("referee_reclaimed_tasks")]
-        if (found and found[0] > 0) or time.monotonic() > deadline:
-            return found[0] if found else 0.0
-        time.sleep(0.5)
 
 
 def test_the_stack_recovers_from_a_redis_restart(stack):
