@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 
-import httpx
 import pytest
 
 from compose_stack import PROJECT, Stack, unavailable_reason
