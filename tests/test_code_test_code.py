@@ -93,6 +93,10 @@ IN_PROCESS_HACKS = {
         "import java.util.*;\nclass Solution {\n    public int add(int a, int b) { return 0; }\n}\n"
         "class Arrays {\n    static List<Boolean> asList(Object... xs) { return new ArrayList<Boolean>(); }\n}\n",
         CASES["java"][3]),
+    "rust: a macro named like the test's assert": ("rust",
+        "fn main(){}\nmacro_rules! assert { ($($t:tt)*) => {} }\nfn scale(v: Vec<i32>) -> Vec<i32> { v }\n",
+        "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn test_scale() {\n"
+        "        assert!(scale(vec![3, 1, 2]) == vec![3, 6, 9]);\n    }\n}\n"),
     "rust: a returned type whose PartialEq always says equal": ("rust",
         "fn main(){}\npub struct Same;\nimpl PartialEq<Vec<i32>> for Same { fn eq(&self, _: &Vec<i32>) -> bool { true } }\n"
         "fn scale(_v: Vec<i32>) -> Same { Same }\n",
