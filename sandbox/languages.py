@@ -41,7 +41,7 @@ class Language:
     toolchain: tuple[str, ...] = ()  # executables that must exist (sandbox paths)
     warm_python: bool = False  # runs in-process on the warm interpreter instead of exec
     memory_markers: tuple[str, ...] = ()  # stderr text meaning "ran out of memory"
-    compile_cache: str = ""  # `pch`, `javac`: the compiler may use a cache built by the service (sandbox/pch.py)
+    compile_cache: str = ""  # `pch`, `pch+bridge`, `javac`: caches built by the service (sandbox/pch.py)
     env: dict[str, str] = field(default_factory=dict)
     packages: tuple[str, ...] = ()  # the Debian packages that provide the toolchain
 
@@ -139,6 +139,12 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
         compile=("/usr/bin/g++", *CXX_FLAGS, "-Wl,--wrap=main", "-o", "main", "main.cpp"),
         run=("/prog/main",), toolchain=("/usr/bin/g++",), memory_markers=("std::bad_alloc",),
         compile_cache="pch",
+    ),
+    Language(  # the program side of C++ tests run apart from it (sandbox/cpp_bridge.py)
+        name="cpp+bridge", aliases=(), source_name="main.cpp",
+        compile=("/usr/bin/g++", *CXX_FLAGS, "-o", "main", "main.cpp"),
+        run=("/prog/main",), toolchain=("/usr/bin/g++",), memory_markers=("std::bad_alloc",),
+        compile_cache="pch+bridge",
     ),
     Language(
         name="rust+quick", aliases=(), source_name="main.rs",

@@ -1,5 +1,6 @@
 """Compiler caches built once by the service and shared read-only by every build: precompiled C++
-headers and a class-data archive of javac.
+headers, a class-data archive of javac, and the runtime object of the C++ bridge
+(sandbox/cpp_bridge.py), all from fixed input in this package.
 
 Parsing `<vector>`, `<string>`, `<algorithm>` ... is about half of a HumanEval-X item's `g++ -O2`
 time, and `<bits/stdc++.h>` is most of a competitive program's. The service (trusted, outside
@@ -28,6 +29,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+from pathlib import Path
 
 from sandbox.languages import CXX_FLAGS, JAVAC_JVM_FLAGS
 
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 SANDBOX_DIR = "/pch"  # where the sandbox sees the directory, read-only
 JAVAC = "/usr/bin/javac"
 JAVAC_ARCHIVE = "javac"  # the archive's name, next to the headers
+BRIDGE_RUNTIME = "bridge"  # the C++ bridge's runtime object, next to them
+BRIDGE_SOURCE = Path(__file__).with_name("bridge") / "bridge_runtime.cpp"
 _JAVA_SAMPLE = """import java.util.*;
 import java.util.function.*;
 import java.util.stream.*;
@@ -110,7 +114,13 @@ def _key(name: str) -> str:
             compiler += f":{modules.st_size}:{modules.st_mtime_ns}"
     except OSError:
         compiler = "missing"
-    parts = (*JAVAC_JVM_FLAGS, _JAVA_SAMPLE) if java else (*CXX_FLAGS, *VARIANTS[name])
+    if java:
+        parts: tuple[str, ...] = (*JAVAC_JVM_FLAGS, _JAVA_SAMPLE)
+    elif name == BRIDGE_RUNTIME:  # the object changes with its source and its header
+        parts = (*CXX_FLAGS, *(path.read_text(encoding="utf-8") for path in sorted(BRIDGE_SOURCE.parent.iterdir())
+                                 if path.suffix in (".cpp", ".hpp")))
+    else:
+        parts = (*CXX_FLAGS, *VARIANTS[name])
     text = "\n".join((compiler, *parts))
     return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
@@ -180,11 +190,25 @@ def javac_flags(bound: tuple[int, int] | None = None) -> list[str]:
     return []
 
 
+def bridge_object(bound: tuple[int, int] | None = None) -> str | None:
+    """The C++ bridge's runtime object (sandbox/bridge/, see sandbox/cpp_bridge.py) as the sandbox
+    sees it, built now if missing (a program cannot link without it); None if it cannot be built."""
+    if not os.access(GXX, os.X_OK) or not _usable(bound):
+        return None
+    name = f"{_key(BRIDGE_RUNTIME)}.o"
+    if os.path.exists(os.path.join(host_dir(), name)) or _build_bridge_object():
+        return f"{SANDBOX_DIR}/{name}"
+    return None
+
+
 def compile_flags(cache: str, source: str, bound: tuple[int, int] | None) -> list[str]:
-    """Extra compiler flags for a language's `compile_cache` (`pch` or `javac`), in a sandbox that
-    bound `bound` (`bound_identity()` at its start) at /pch."""
+    """Extra compiler flags for a language's `compile_cache` (`pch`, `pch+bridge` or `javac`), in a
+    sandbox that bound `bound` (`bound_identity()` at its start) at /pch."""
     if cache == "pch":
         return pch_flags(source, bound)
+    if cache == "pch+bridge":
+        obj = bridge_object(bound)
+        return [*pch_flags(source, bound), *([obj] if obj else [])]
     if cache == "javac":
         return javac_flags(bound)
     return []
@@ -252,6 +276,32 @@ def _remove_leftovers(directory: str) -> None:
                 os.unlink(os.path.join(directory, name))
             except OSError:
                 pass
+
+
+def _build_bridge_object() -> bool:
+    directory = host_dir()
+    target = os.path.join(directory, f"{_key(BRIDGE_RUNTIME)}.o")
+    with open(os.path.join(directory, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if os.path.exists(target):
+                return True
+            _remove_leftovers(directory)
+            tmp = f"{target}.{os.getpid()}.tmp"
+            proc = subprocess.run([GXX, *CXX_FLAGS, "-c", "-o", tmp, str(BRIDGE_SOURCE)], capture_output=True,
+                                  text=True, env={"PATH": "/usr/bin:/bin", "LANG": "C"}, stdin=subprocess.DEVNULL,
+                                  timeout=300)
+            if proc.returncode != 0:
+                log.warning("the C++ bridge's runtime failed to build: %s", proc.stderr[-2000:])
+                return False
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+            return True
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("the C++ bridge's runtime failed to build: %s", exc)
+            return False
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _build_javac_archive() -> bool:

@@ -50,8 +50,9 @@ _PARENT_OVERHEAD_BYTES = 48 << 20  # the warm parent, bwrap and page tables, on 
 # the program parent (a large Python program; a small one's runs fork from the warm parent: one fewer).
 # +1 during a trusted test.
 _PARENT_TASKS = 5
-# A trusted test process: one Python process, or a Node with its own threads (V8's workers).
-_TEST_RUNNER_TASKS = {"javascript": 16}
+# A trusted test process: one Python process, a Node with its own threads (V8's workers), or a
+# native test and the compiler that builds it.
+_TEST_RUNNER_TASKS = {"javascript": 16, "native": 8}  # native: the compiler's processes, then the test
 _CONTROL_SLACK_S = 15.0  # how long past a run's own wall limit we wait before declaring the sandbox hung
 
 

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from sandbox import cpp_bridge, pch
 from sandbox.compare import CompareMode, clip, first_difference, outputs_match, values_match
 from sandbox.limits import Limits
 from sandbox.result import ExecResult, ExecStatus
@@ -58,6 +59,8 @@ class CodeTest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["code"] = "code"
     test_code: str
+    declaration: str | None = Field(None, description="what the test code is built against (HumanEval-X's "
+                                    "`declaration`): with it, C++ test code runs apart from the program")
 
 
 TestCase = Annotated[Union[StdioTest, CallTest, AssertTest, CodeTest], Field(discriminator="kind")]
@@ -208,6 +211,16 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
         raise ValueError(f"test code is not supported for {language}")
     for index, test in tests:
         run_language, combined = shape.build(source, test.test_code)
+        trusted = shape.trusted_test(test.test_code) if shape.trusted_test is not None else None
+        signature = cpp_bridge.entry_signature(test.declaration) if language == "cpp" and test.declaration else None
+        if signature is not None:  # the test apart from the program, built against the declaration
+            if not box.alive:
+                box.start()  # binds the compiler caches' directory (see `Sandbox.pch_bound`)
+            runtime = pch.bridge_object(box.pch_bound)
+            run_language = "cpp+bridge" if runtime else "cpp"
+            combined = cpp_bridge.program_source(source, signature, runtime)
+            test_cpp = cpp_bridge.test_source(signature, test.test_code, runtime)
+            trusted = cpp_bridge.test_frame(test_cpp, pch.compile_flags("pch", test_cpp, box.pch_bound), runtime)
         with box.program(run_language, combined, files=files, limits=options.limits, deadline=deadline) as prog:
             report.compile = prog.compile_result
             if prog.compile_result is not None and not prog.compile_result.ok:
@@ -222,10 +235,11 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
             if limits is None:
                 report.results.append(_not_run(index))
                 continue
-            if shape.trusted_test is not None:  # decided by the trusted test process
-                result, channel = prog.run_raw(limits=limits, harness={"mode": "assert"},
-                                               test=shape.trusted_test(test.test_code))
+            if trusted is not None:  # decided by the trusted test process
+                result, channel = prog.run_raw(limits=limits, harness={"mode": "assert"}, test=trusted)
                 passed, reason, _ = _judge(AssertTest(script=test.test_code), result, channel, "", options)
+                if _test_error(channel):  # the reference's test does not build: not the program's fault
+                    result = result.model_copy(update={"status": ExecStatus.sandbox_error})
             else:
                 token = secrets.token_hex(16)
                 result = prog.run(stdin=token + "\n", limits=limits)
@@ -241,6 +255,15 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
         if not passed and options.stop_on_first_failure:
             break
     return report
+
+
+def _test_error(channel: str) -> bool:
+    """Did the trusted test process say the test itself is broken (it does not build)?"""
+    try:
+        verdict = json.loads(channel) if channel else None
+    except ValueError:
+        return False
+    return isinstance(verdict, dict) and verdict.get("test_error") is True
 
 
 def _harness(test: Any, nonce: str) -> dict | None:

@@ -608,6 +608,8 @@ def _test_server_loop(control_fd: int, sock, state: dict) -> None:
             sock.close()
             if test.get("runner") == "javascript":
                 _exec_node_test(test, fds, null, job["limits"], state)
+            if test.get("runner") == "native":
+                _native_test_child(test, fds, null, job["limits"], state)
             _trusted_test_child(script, test.get("entry_point"), fds, null, job["limits"], state)
         for fd in fds:
             os.close(fd)
@@ -676,6 +678,119 @@ def _exec_node_test(test: dict, fds: list[int], null: int, limits: dict, state: 
                      .encode("utf-8", "surrogatepass"))
         finally:
             os._exit(0)
+
+
+_NATIVE_TESTS_DIR = "/tmp/referee-tests"  # the sandbox's own /tmp: every run mounts a fresh one over it
+_NATIVE_TESTS_KEPT = 48
+_NATIVE_BUILD_CPU_S = 30
+
+
+def _native_test_child(test: dict, fds: list[int], null: int, limits: dict, state: dict) -> None:
+    """Runs in a fresh fork of the test server: build the test's executable (once per test: kept
+    under this sandbox's /tmp, which no run can see), run it with the pipes to the program on fds
+    3 and 4, and write its verdict: passed if it exited 0. Never returns."""
+    verdict = {"passed": False, "reason": "the test harness failed"}
+    try:
+        directory = _native_test_build(test, null, limits, state)
+        if isinstance(directory, dict):
+            verdict = directory
+        else:
+            status, stderr = _native_test_run(test, directory, fds, null, limits, state)
+            verdict = _native_verdict(status, stderr)
+    except BaseException as exc:
+        verdict = {"passed": False, "reason": f"the test harness failed: {type(exc).__name__}: {exc}"}
+    finally:
+        try:
+            os.write(fds[2], json.dumps(verdict).encode("utf-8", "surrogatepass"))
+        finally:
+            os._exit(0)
+
+
+def _native_test_build(test: dict, null: int, limits: dict, state: dict):
+    """The directory holding the built test, or a verdict saying why it does not build."""
+    import shutil
+
+    key = test["key"]
+    if not key.isalnum():
+        raise ValueError("bad test key")
+    directory = f"{_NATIVE_TESTS_DIR}/{key}"
+    if os.path.exists(f"{directory}/.built"):
+        os.utime(directory)  # recently used: evicted last
+        return directory
+    os.makedirs(_NATIVE_TESTS_DIR, exist_ok=True)
+    kept = sorted(os.scandir(_NATIVE_TESTS_DIR), key=lambda entry: entry.stat().st_mtime)
+    for entry in kept[:max(0, len(kept) - _NATIVE_TESTS_KEPT)]:
+        shutil.rmtree(entry.path, ignore_errors=True)
+    work = f"{directory}.{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    os.mkdir(work)
+    _write_files(work, {name: text.encode("utf-8", "surrogatepass") for name, text in test["files"].items()})
+    room = dict(limits, cpu_time_s=max(float(limits["cpu_time_s"]), _NATIVE_BUILD_CPU_S),
+                file_size_mb=max(int(limits["file_size_mb"]), 64))
+    status, stderr = _native_spawn(test["build"], work, (null, null), null, room, state)
+    if status != 0:
+        shutil.rmtree(work, ignore_errors=True)
+        return {"passed": False, "test_error": True,
+                "reason": f"the reference's test code does not build (status {status}): "
+                          + stderr.decode("utf-8", "replace")[-1500:]}
+    open(f"{work}/.built", "w").close()
+    shutil.rmtree(directory, ignore_errors=True)
+    os.rename(work, directory)
+    return directory
+
+
+def _native_test_run(test: dict, directory: str, fds: list[int], null: int, limits: dict, state: dict):
+    to_program, from_program, _ = fds
+    return _native_spawn(test["run"], directory, (to_program, from_program), null, limits, state)
+
+
+def _native_spawn(argv: list[str], cwd: str, pipes: tuple[int, int], null: int, limits: dict, state: dict):
+    """Run argv in cwd with `pipes` on fds 3 and 4, stdout to /dev/null, under the limits;
+    (exit status or 128 + signal, the first 4 KiB of its stderr)."""
+    import fcntl
+
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in (*pipes, err_w)]
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            os.dup2(high[2], 2)
+            os.closerange(3, 64)
+            os.dup2(high[0], 3)
+            os.dup2(high[1], 4)
+            os.closerange(5, 1 << 16)
+            os.chdir(cwd)
+            _apply_rlimits(limits, state["hard_limits"])
+            os.execve(argv[0] if argv[0].startswith("/") else f"{cwd}/{argv[0]}", argv,
+                      {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": cwd, "TMPDIR": cwd})
+        except BaseException as exc:
+            os.write(2, f"cannot start {argv[0]}: {exc}\n".encode())
+        os._exit(127)
+    os.close(err_w)
+    kept, chunk = bytearray(), b"x"
+    while chunk:  # until the child (and anything it left holding stderr) is gone
+        chunk = os.read(err_r, 65536)
+        if len(kept) < 4096:
+            kept += chunk[:4096 - len(kept)]
+    os.close(err_r)
+    _, status = os.waitpid(pid, 0)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    return code, bytes(kept)
+
+
+def _native_verdict(status: int, stderr: bytes) -> dict:
+    if status == 0:
+        return {"passed": True, "reason": None}
+    text = stderr.decode("utf-8", "replace").strip()
+    if "referee: " in text:  # the bridge: the program went away mid-call
+        return {"passed": False, "reason": text.split("referee: ", 1)[1].splitlines()[0]}
+    lines = [line for line in text.splitlines() if line.strip()]
+    told = next((line for line in reversed(lines) if "Assertion" in line or "assert" in line), lines[-1] if lines else "")
+    what = f"killed by signal {status - 128}" if status > 128 else f"exit status {status}"
+    return {"passed": False, "reason": f"the test failed ({what})" + (f": {told[-400:]}" if told else "")}
 
 
 def _wait_or_kill(pid: int, timeout_s: float) -> None:

@@ -80,9 +80,10 @@ def test_rust_test_code_keeps_release_semantics():
     assert verdict.status.value == "ok" and verdict.reward == 1.0, verdict.details
 
 
-# Test code built into the program (C, C++, Java, Rust) shares its compilation unit and process:
-# a program written against the tests can change what they mean. Known and documented (docs/code.md,
-# "Test code in every language"); each of these must earn 0 once such tests run apart from the program.
+# Test code built into the program (C, C++ without a declaration, Java, Rust) shares its compilation
+# unit and process: a program written against the tests can change what they mean. Known and
+# documented (docs/code.md, "Test code in every language"); each must earn 0 once such tests run
+# apart from the program (C++ with a declaration does: tests/test_code_cpp_bridge.py).
 IN_PROCESS_HACKS = {
     "cpp: a global operator== that always says equal": ("cpp",
         "#include<vector>\nusing namespace std;\nbool operator==(const vector<int>&, const vector<int>&) { return true; }\n"

@@ -135,8 +135,9 @@ def _stdio(raw: dict) -> dict:
 # Keys that carry tests or options, and dataset fields that carry none (a whole HumanEval, MBPP or
 # HumanEval-X record can be passed as it is). Anything else is refused, never ignored.
 _REFERENCE_KEYS = {"language", "tests", "inputs", "outputs", "fn_name", "test", "entry_point", "test_list",
-                   "challenge_test_list", "test_setup", "test_setup_code", "test_imports", "test_code", "tolerance"}
-_METADATA_KEYS = {"task_id", "prompt", "canonical_solution", "text", "code", "source_file", "declaration",
+                   "challenge_test_list", "test_setup", "test_setup_code", "test_imports", "test_code", "tolerance",
+                   "declaration"}
+_METADATA_KEYS = {"task_id", "prompt", "canonical_solution", "text", "code", "source_file",
                   "example_test", "description", "name", "difficulty"}
 
 
@@ -186,7 +187,11 @@ def normalise_reference(reference: Any) -> dict:
             raise ValueError("`test_code` must be test code in the program's language")
         if language not in (None, "python") and language not in SHAPES:
             raise ValueError(f"test code is not supported for {language}")
-        tests.append({"kind": "code", "test_code": test_code} if language not in (None, "python")
+        declaration = reference.get("declaration")
+        if declaration is not None and not isinstance(declaration, str):
+            raise ValueError("`declaration` must be the code the test is built against")
+        tests.append({"kind": "code", "test_code": test_code, "declaration": declaration}
+                     if language not in (None, "python")
                      else {"kind": "assert", "script": test_code, "entry_point": reference.get("entry_point")})
     if "test_list" in reference or "challenge_test_list" in reference:  # MBPP
         setup = _setup(reference)
@@ -298,7 +303,8 @@ class CodeVerifier(Verifier):
         details: dict[str, Any] = {"language": language, "passed": report.passed, "total": report.total,
                                    "sandbox_ms": round((time.monotonic() - started) * 1000, 1)}
         if report.status is ExecStatus.sandbox_error:
-            reason = (report.compile.message if report.compile else None) or "sandbox failure"
+            reason = ((report.compile.message if report.compile else None)
+                      or next((r.reason for r in report.results if r.reason), None) or "sandbox failure")
             return Verdict.failed(Status.error, reason, details=details)
         if report.status is ExecStatus.compile_error:
             details["compile_error"] = clip(report.compile.stderr if report.compile else "", 2000)
