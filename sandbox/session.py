@@ -325,6 +325,18 @@ class Sandbox:
                 return prog.compile_result
             return prog.run(stdin=stdin, files=files, limits=prog.remaining_limits())
 
+    def prebuild_test(self, test: dict, limits: Limits) -> None:
+        """Have the sandbox's test server start building a native test's executable now (see
+        sandbox/cpp_bridge.py), so that it builds while the program compiles. Best effort: the
+        run builds it anyway if this did not."""
+        with self.lock:
+            try:
+                if not self.alive:
+                    self.start()
+                self._request({"op": "prebuild", "limits": self.job_limits(limits)}, trailer=test)
+            except SandboxError as exc:
+                log.warning("sandbox: a test could not be built ahead: %s", exc)
+
     def _run_job(self, job: dict, limits: Limits, test: dict | None = None,
                  parents: int = _PARENT_TASKS) -> tuple[dict, bool]:
         """Send one run; returns the raw facts and whether the memory limit killed something."""

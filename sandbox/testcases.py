@@ -221,6 +221,7 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
             combined = cpp_bridge.program_source(source, signature, runtime)
             test_cpp = cpp_bridge.test_source(signature, test.test_code, runtime)
             trusted = cpp_bridge.test_frame(test_cpp, pch.compile_flags("pch", test_cpp, box.pch_bound), runtime)
+            box.prebuild_test(trusted, options.limits)  # the test builds while the program compiles
         with box.program(run_language, combined, files=files, limits=options.limits, deadline=deadline) as prog:
             report.compile = prog.compile_result
             if prog.compile_result is not None and not prog.compile_result.ok:

@@ -551,12 +551,14 @@ def _start_test_server(control_fd: int, state: dict) -> None:
     state["test_server"] = ours
 
 
-def _hand_to_test_server(state: dict, job: dict, fds: tuple[int, int, int]) -> None:
-    """Ask the test server to read the next frame (the test) and run it against these pipes."""
+def _hand_to_test_server(state: dict, job: dict, fds: tuple[int, ...]) -> None:
+    """Ask the test server to read the next frame (the test) and run it against these pipes (or,
+    without pipes, only to start building it: see `_native_test_build`)."""
     import socket
 
     try:
-        socket.send_fds(state["test_server"], [json.dumps({"limits": job["limits"]}).encode()], list(fds))
+        message = {"limits": job["limits"], "prebuild": not fds}
+        socket.send_fds(state["test_server"], [json.dumps(message).encode()], list(fds))
     except OSError:  # no test server: the test frame stays on the channel, out of step; restart
         os._exit(70)
 
@@ -581,19 +583,34 @@ def _test_server_loop(control_fd: int, sock, state: dict) -> None:
     # children start without any. /dev/null is opened once for the children's stdio.
     _drop_all_capabilities()
     null = os.open("/dev/null", os.O_RDWR)
+    builders: list[int] = []  # children building a test ahead of its run (`prebuild`)
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
         except OSError:
             return
-        if not message or len(fds) != 3 or min(fds) < 3:
+        if not message:
             return
         job = json.loads(message)
+        if (len(fds) != 3 or min(fds) < 3) and not (job.get("prebuild") and not fds):
+            return
         try:
             test = recv_frame(control_fd)
         except Exception:
             return  # the program parent sees no acknowledgement and restarts the sandbox
         sock.sendall(b"k")
+        builders = [pid for pid in builders if os.waitpid(pid, os.WNOHANG)[0] == 0]  # reap the finished
+        if job.get("prebuild"):
+            if test.get("runner") == "native":
+                pid = os.fork()
+                if pid == 0:
+                    sock.close()
+                    try:
+                        _native_test_build(test, null, job["limits"], state)
+                    finally:
+                        os._exit(0)
+                builders.append(pid)
+            continue
         # Compiling here (it runs nothing) spares each child the compiler's page faults on a
         # fresh copy of this process's memory; a script that does not compile is compiled again
         # in the child, which reports the error at its usual place.
@@ -710,6 +727,8 @@ def _native_test_build(test: dict, null: int, limits: dict, state: dict):
     """The directory holding the built test, or a verdict saying why it does not build."""
     import shutil
 
+    import fcntl
+
     key = test["key"]
     if not key.isalnum():
         raise ValueError("bad test key")
@@ -718,9 +737,24 @@ def _native_test_build(test: dict, null: int, limits: dict, state: dict):
         os.utime(directory)  # recently used: evicted last
         return directory
     os.makedirs(_NATIVE_TESTS_DIR, exist_ok=True)
-    kept = sorted(os.scandir(_NATIVE_TESTS_DIR), key=lambda entry: entry.stat().st_mtime)
-    for entry in kept[:max(0, len(kept) - _NATIVE_TESTS_KEPT)]:
-        shutil.rmtree(entry.path, ignore_errors=True)
+    with open(f"{directory}.lock", "w") as lock:  # a build started ahead (`prebuild`) finishes first
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(f"{directory}/.built"):
+            return directory
+        kept = sorted((entry for entry in os.scandir(_NATIVE_TESTS_DIR) if entry.is_dir()),
+                      key=lambda entry: entry.stat().st_mtime)
+        for entry in kept[:max(0, len(kept) - _NATIVE_TESTS_KEPT)]:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            try:
+                os.unlink(f"{entry.path}.lock")
+            except OSError:
+                pass
+        return _native_test_compile(test, directory, null, limits, state)
+
+
+def _native_test_compile(test: dict, directory: str, null: int, limits: dict, state: dict):
+    import shutil
+
     work = f"{directory}.{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     os.mkdir(work)
@@ -929,6 +963,12 @@ def _serve_loop(control_fd: int, state: dict, program_parent: bool = False) -> N
                 # run fails before handing it over, that frame would be read as the next request.
                 state["test_frame_pending"] = (request["job"].get("harness") or {}).get("mode") == "assert"
                 reply = _run(request["job"], state)
+            elif op == "prebuild" and not program_parent:  # start building a test while the program compiles
+                state["test_frame_pending"] = True
+                _hand_to_test_server(state, {"limits": request["limits"]}, ())
+                _await_test_server(state)
+                state["test_frame_pending"] = False
+                reply = {"ok": True}
             elif op == "wipe":
                 state["code"] = None  # a program compiled here (see `_start_python_program`) is done
                 _wipe_build(state)
