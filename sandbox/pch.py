@@ -15,6 +15,9 @@ javac spends most of a small compile loading and verifying its own classes: a dy
 sharing archive of the JDK's classes that javac uses (dumped from compiling a fixed source written
 here) maps them ready-made. The JVM validates the archive against the JDK it runs and ignores one
 that does not match; the classes it holds are the JDK's own, so the output is the same.
+
+The warm javac's server (sandbox/java/RefereeJavacServer.java, run by sandbox/warm_javac.py) is
+compiled here too, from that fixed source, into a directory of class files.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -36,6 +40,8 @@ log = logging.getLogger(__name__)
 SANDBOX_DIR = "/pch"  # where the sandbox sees the directory, read-only
 JAVAC = "/usr/bin/javac"
 JAVAC_ARCHIVE = "javac"  # the archive's name, next to the headers
+JAVAC_SERVER = "javac-server"  # the warm javac's class directory, next to them
+JAVAC_SERVER_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "java", "RefereeJavacServer.java")
 _JAVA_SAMPLE = """import java.util.*;
 import java.util.function.*;
 import java.util.stream.*;
@@ -100,7 +106,7 @@ def choose_variant(source: str) -> str | None:
 
 def _key(name: str) -> str:
     """Changes when the compiler, its flags or the header list change."""
-    java = name == JAVAC_ARCHIVE
+    java = name in (JAVAC_ARCHIVE, JAVAC_SERVER)
     try:
         real = os.path.realpath(JAVAC if java else GXX)
         info = os.stat(real)
@@ -110,7 +116,10 @@ def _key(name: str) -> str:
             compiler += f":{modules.st_size}:{modules.st_mtime_ns}"
     except OSError:
         compiler = "missing"
-    parts = (*JAVAC_JVM_FLAGS, _JAVA_SAMPLE) if java else (*CXX_FLAGS, *VARIANTS[name])
+    if name == JAVAC_SERVER:
+        parts: tuple[str, ...] = (_server_source(),)
+    else:
+        parts = (*JAVAC_JVM_FLAGS, _JAVA_SAMPLE) if java else (*CXX_FLAGS, *VARIANTS[name])
     text = "\n".join((compiler, *parts))
     return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
@@ -180,6 +189,26 @@ def javac_flags(bound: tuple[int, int] | None = None) -> list[str]:
     return []
 
 
+def javac_server_dir() -> str | None:
+    """The host directory of the warm javac's compiled server when it is ready (else it is built
+    in the background, and None)."""
+    if not os.access(JAVAC, os.X_OK):
+        return None
+    path = os.path.join(host_dir(), _key(JAVAC_SERVER))
+    if os.path.isdir(path):
+        return path
+    start_build(JAVAC_SERVER)
+    return None
+
+
+def _server_source() -> str:
+    try:
+        with open(JAVAC_SERVER_SOURCE, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError:
+        return "missing"
+
+
 def compile_flags(cache: str, source: str, bound: tuple[int, int] | None) -> list[str]:
     """Extra compiler flags for a language's `compile_cache` (`pch` or `javac`), in a sandbox that
     bound `bound` (`bound_identity()` at its start) at /pch."""
@@ -208,6 +237,8 @@ def build(name: str) -> bool:
     """Build variant `name` (or the javac archive) now, on the trusted side from fixed input; True when ready."""
     if name == JAVAC_ARCHIVE:
         return _build_javac_archive()
+    if name == JAVAC_SERVER:
+        return _build_javac_server()
     key = _key(name)
     directory = host_dir()
     header, gch = os.path.join(directory, f"{key}.h"), os.path.join(directory, f"{key}.h.gch")
@@ -245,11 +276,15 @@ def build(name: str) -> bool:
 
 
 def _remove_leftovers(directory: str) -> None:
-    """Under the lock no build is running: a `.tmp` file is from a process that died mid-build."""
+    """Under the lock no build is running: a `.tmp` file or directory is from a process that died mid-build."""
     for name in os.listdir(directory):
         if name.endswith(".tmp"):
+            path = os.path.join(directory, name)
             try:
-                os.unlink(os.path.join(directory, name))
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
             except OSError:
                 pass
 
@@ -280,6 +315,37 @@ def _build_javac_archive() -> bool:
                 return True
         except (OSError, subprocess.SubprocessError) as exc:
             log.warning("javac class archive failed to build: %s", exc)
+            return False
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_javac_server() -> bool:
+    key = _key(JAVAC_SERVER)
+    directory = host_dir()
+    target = os.path.join(directory, key)
+    with open(os.path.join(directory, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if os.path.isdir(target):
+                return True
+            _remove_leftovers(directory)
+            tmp = f"{target}.{os.getpid()}.tmp"
+            os.mkdir(tmp, 0o755)
+            proc = subprocess.run([JAVAC, *JAVAC_JVM_FLAGS, "-proc:none", "-encoding", "UTF-8", "-d", tmp,
+                                   JAVAC_SERVER_SOURCE], capture_output=True, text=True, cwd=tmp,
+                                  stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "LANG": "C"}, timeout=300)
+            if proc.returncode != 0:
+                log.warning("warm javac server failed to build: %s", proc.stderr[-2000:])
+                shutil.rmtree(tmp, ignore_errors=True)
+                return False
+            for name in os.listdir(tmp):
+                os.chmod(os.path.join(tmp, name), 0o644)
+            os.chmod(tmp, 0o755)  # the server runs as another unprivileged host uid
+            os.rename(tmp, target)  # appears whole, or not at all
+            return True
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("warm javac server failed to build: %s", exc)
             return False
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
