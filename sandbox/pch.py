@@ -180,13 +180,22 @@ def pch_flags(source: str, bound: tuple[int, int] | None = None) -> list[str]:
 
 def javac_flags(bound: tuple[int, int] | None = None) -> list[str]:
     """Extra javac flags: the class-data archive when it is ready (else it is built for the next program)."""
-    if not os.access(JAVAC, os.X_OK) or not _usable(bound):
+    if not _usable(bound):
         return []
-    key = _key(JAVAC_ARCHIVE)
-    if os.path.exists(os.path.join(host_dir(), f"{key}.jsa")):
-        return [f"-J-XX:SharedArchiveFile={SANDBOX_DIR}/{key}.jsa"]
+    archive = javac_archive()
+    return [f"-J-XX:SharedArchiveFile={SANDBOX_DIR}/{os.path.basename(archive)}"] if archive else []
+
+
+def javac_archive() -> str | None:
+    """The host path of javac's class-data archive when it is ready (else it is built in the
+    background, and None). The warm javac's JVM maps it too: it loads the same classes."""
+    if not os.access(JAVAC, os.X_OK):
+        return None
+    path = os.path.join(host_dir(), f"{_key(JAVAC_ARCHIVE)}.jsa")
+    if os.path.exists(path):
+        return path
     start_build(JAVAC_ARCHIVE)
-    return []
+    return None
 
 
 def javac_server_dir() -> str | None:

@@ -35,10 +35,12 @@ log = logging.getLogger(__name__)
 JAVA = "/usr/bin/java"
 SERVER_CLASS = "RefereeJavacServer"
 SERVER_DIR = "/javac-server"  # where the server's sandbox sees its class directory, read-only
-# javac's own JVM flags, a bounded heap, and a fresh server after an out-of-memory error. No -Xss:
-# javac compiles on the main thread with the stack command-line javac has, so a source too deep
-# for it fails here the same way.
-JVM_FLAGS = (*(flag.removeprefix("-J") for flag in JAVAC_JVM_FLAGS), "-Xmx512m", "-XX:+ExitOnOutOfMemoryError")
+SERVER_ARCHIVE = "/javac.jsa"  # and javac's class-data archive (sandbox/pch.py), when it is ready
+# javac's own JVM flags, a bounded heap, a fresh server after an out-of-memory error, and the JVM's
+# own warnings on stderr (stdout carries the replies only). No -Xss: javac compiles on the main
+# thread with the stack command-line javac has, so a source too deep for it fails here the same way.
+JVM_FLAGS = (*(flag.removeprefix("-J") for flag in JAVAC_JVM_FLAGS), "-Xmx512m", "-XX:+ExitOnOutOfMemoryError",
+             "-Xlog:disable", "-Xlog:all=warning:stderr")
 # The options of the language table's javac (`-encoding UTF-8`), and no annotation processing.
 OPTIONS = ("-proc:none", "-encoding", "UTF-8")
 START_TIMEOUT_S = 30.0
@@ -123,7 +125,12 @@ class WarmJavac:
         directory = pch.javac_server_dir()
         if directory is None:  # being built in the background: the next program uses it
             return False
-        spec = self.launcher.tool_spec([JAVA, *JVM_FLAGS, "-cp", SERVER_DIR, SERVER_CLASS], {directory: SERVER_DIR})
+        binds, flags = {directory: SERVER_DIR}, list(JVM_FLAGS)
+        archive = pch.javac_archive()
+        if archive:  # the JVM checks it against the JDK it runs and ignores one that does not match
+            binds[archive] = SERVER_ARCHIVE
+            flags.append(f"-XX:SharedArchiveFile={SERVER_ARCHIVE}")
+        spec = self.launcher.tool_spec([JAVA, *flags, "-cp", SERVER_DIR, SERVER_CLASS], binds)
         self._stderr = tempfile.TemporaryFile()
         stderr = self._stderr
         try:
@@ -195,7 +202,15 @@ class WarmJavac:
             self._stderr = None
 
     def forget(self) -> None:
-        """Drop (without stopping) a server inherited through fork: it belongs to the parent."""
+        """Drop (without stopping) a server inherited through fork: it belongs to the parent. Our
+        copies of its pipes are closed; the parent's stay open."""
+        if self._proc is not None:
+            for stream in (self._proc.stdin, self._proc.stdout):
+                if stream is not None:
+                    try:
+                        stream.close()  # nothing buffered: requests are written to the descriptor
+                    except (OSError, ValueError):
+                        pass
         self._proc = self._stderr = None
         self._owner_pid = os.getpid()
 
