@@ -8,6 +8,7 @@ fresh tmpfs for every run.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 from dataclasses import dataclass, field
@@ -66,10 +67,22 @@ def java_class_name(source: str) -> str:
     return match.group(1) if match else "Main"
 
 
+def _rustc_link_flags() -> tuple[str, ...]:
+    """Link the standard library dynamically when the toolchain ships it as a shared object (Debian's
+    rustc does, under /usr): most of a small program's build is linking a static libstd, and the
+    dynamic one is the same code. rpath lets the program find it in the sandbox (which shows /usr)
+    without an environment variable. One codegen unit: less CPU for a small crate, same code."""
+    for libdir in sorted(glob.glob("/usr/lib/rustlib/*/lib")):
+        if glob.glob(os.path.join(libdir, "libstd-*.so")):
+            return ("-C", "prefer-dynamic", "-C", f"link-arg=-Wl,-rpath,{libdir}", "-C", "codegen-units=1")
+    return ()
+
+
+_RUSTC_LINK_FLAGS = _rustc_link_flags()
 # Test code computes little: no optimisation (builds several times faster than -O), and still no
 # overflow checks or debug assertions, so the semantics are those of a release (-O) build.
 _RUSTC_TEST_FLAGS = ("-C", "opt-level=0", "-C", "overflow-checks=off", "-C", "debug-assertions=off",
-                     "--edition", "2021")
+                     "--edition", "2021", *_RUSTC_LINK_FLAGS)
 
 LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     Language(
@@ -107,7 +120,7 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     ),
     Language(
         name="rust", aliases=("rust", "rs"), source_name="main.rs",
-        compile=("/usr/bin/rustc", "-O", "--edition", "2021", "-o", "main", "main.rs"),
+        compile=("/usr/bin/rustc", "-O", "--edition", "2021", *_RUSTC_LINK_FLAGS, "-o", "main", "main.rs"),
         run=("/prog/main",), toolchain=("/usr/bin/rustc", "/usr/bin/cc"),
         memory_markers=("memory allocation of",), packages=("rustc", "gcc"),
     ),

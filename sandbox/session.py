@@ -49,7 +49,14 @@ _PARENT_OVERHEAD_BYTES = 48 << 20  # the warm parent, bwrap and page tables, on 
 # the program parent (a large Python program; a small one's runs fork from the warm parent: one fewer).
 # +1 during a trusted test.
 _PARENT_TASKS = 5
+# A trusted test process: one Python process, or a Node with its own threads (V8's workers).
+_TEST_RUNNER_TASKS = {"javascript": 16}
 _CONTROL_SLACK_S = 15.0  # how long past a run's own wall limit we wait before declaring the sandbox hung
+
+
+def _test_tasks(test: dict | None) -> int:
+    """The tasks (processes and threads) the trusted test process of `test` may need."""
+    return 0 if test is None else _TEST_RUNNER_TASKS.get(test.get("runner"), 1)
 
 
 class SandboxError(RuntimeError):
@@ -293,7 +300,7 @@ class Sandbox:
         with self.lock:
             if not self.alive:
                 self.start()
-            self.apply_limits(limits, trusted_test=test is not None, parents=parents)
+            self.apply_limits(limits, test_tasks=_test_tasks(test), parents=parents)
             before = self._cgroup.oom_kills() if self._cgroup is not None else 0
             raw = self._request({"op": "run", "job": job}, timeout_s=limits.wall_time_s + _CONTROL_SLACK_S,
                                 trailer=test)
@@ -302,12 +309,13 @@ class Sandbox:
                 self._teardown()  # the run could not be set up: the next one gets a fresh sandbox
             return raw, oom
 
-    def apply_limits(self, limits: Limits, trusted_test: bool = False, parents: int = _PARENT_TASKS) -> None:
+    def apply_limits(self, limits: Limits, test_tasks: int = 0, parents: int = _PARENT_TASKS) -> None:
         """Set the cgroup to what one run (or compile) under `limits` may use; `parents`: the
-        sandbox's own tasks besides the run (see `_PARENT_TASKS`)."""
+        sandbox's own tasks besides the run (see `_PARENT_TASKS`); `test_tasks`: the trusted test
+        process's (see `_test_tasks`)."""
         if self._cgroup is not None:
             self._cgroup.set_limits(self._baseline_bytes + _PARENT_OVERHEAD_BYTES + (limits.memory_mb << 20),
-                                    limits.max_processes + parents + trusted_test)
+                                    limits.max_processes + parents + test_tasks)
 
     def job_limits(self, limits: Limits, parents: int = _PARENT_TASKS) -> dict:
         data = limits.model_dump()
@@ -436,8 +444,9 @@ class Program:
 
     def run_raw(self, stdin: str = "", *, files: dict[str, str] | None = None, limits: Limits | None = None,
                 harness: dict | None = None, test: dict | None = None) -> tuple[ExecResult, str]:
-        """`run`, also returning what the harness wrote on its private channel (Python only).
-        With harness mode `assert`, `test` (`script`, `entry_point`) goes to the trusted test process."""
+        """`run`, also returning what the harness wrote on its private channel. With harness mode
+        `assert`, `test` goes to the trusted test process: for Python `script` and `entry_point`; for
+        other languages the frame of sandbox/testcode.py's `trusted_test` (its `runner` and test code)."""
         if self.compile_result is not None and not self.compile_result.ok:
             return self.compile_result, ""
         assert self.lang is not None
@@ -456,9 +465,11 @@ class Program:
             if self.lang.warm_python:
                 job.update(kind="python", harness=harness or {"mode": "script"})
             else:
-                if harness:
-                    raise ValueError(f"test harnesses need Python, not {self.lang.name}")
+                if harness and (harness.get("mode") != "assert" or not isinstance(test, dict) or "runner" not in test):
+                    raise ValueError(f"{self.lang.name} programs take only assert tests with a runner")
                 job.update(kind="exec", argv=self.lang.run_argv(self.source, limits.memory_mb))
+                if harness:
+                    job["harness"] = harness
             trusted_test = job.get("harness", {}).get("mode") == "assert"
             if trusted_test and not isinstance(test, dict):
                 raise ValueError("an assert harness needs the test")

@@ -1,20 +1,26 @@
 """Test code in any language, built and run with the program (HumanEval-X style: test code that
 calls the program's functions and fails by assertion, exception or exit status).
 
-The test code comes from the reference, never from the completion. Each language's shape adds a
-small harness around it: after the test code has finished without failing, the harness reads a
-one-time token from stdin (the service sends a fresh one per run) and prints it on a line of
-its own. A test passes only if the run exits 0 *and* printed that line, so a program that exits
-early, before or during the tests, fails. Python test code does not use this: it runs in the
-trusted test process of `sandbox/harness.py`, outside the program's process. In the other
-languages the test code shares the program's process; a program written to read the harness's
-token from stdin itself could forge the line (see docs/code.md).
+The test code comes from the reference, never from the completion.
+
+JavaScript and Python test code runs outside the program's process: in a trusted test process
+of its own (sandbox/js/trusted_test.js, sandbox/harness.py) that calls the program's functions
+through proxies, gets their results back as data, compares them with pristine builtins and
+alone holds the channel the verdict is written to.
+
+In C, C++, Java, Rust and Bash the test code is built into the program. Each language's shape
+adds a small harness around it: after the test code has finished without failing, the harness
+reads a one-time token from stdin (the service sends a fresh one per run) and prints it on a
+line of its own. A test passes only if the run exits 0 *and* printed that line, so a program
+that exits early, before or during the tests, fails; but a program written to read the
+harness's token from stdin itself could forge the line (see docs/code.md).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 DONE_MARKER = "REFEREE-TESTS-DONE"
@@ -26,6 +32,8 @@ class TestCodeShape:
     combine: Callable[[str, str], str]  # (program, test code) -> the source to build
     # A cheaper build where the test code allows it: (program, test code) -> (language, source) or None
     fast: Callable[[str, str], tuple[str, str] | None] | None = None
+    # Test code -> the frame for the trusted test process; None: the test code is built into the program
+    trusted_test: Callable[[str], dict] | None = None
 
     def build(self, program: str, test_code: str) -> tuple[str, str]:
         """(language table entry, source) for the program with this test code."""
@@ -111,26 +119,27 @@ def _java(program: str, test_code: str) -> str:
     return "\n".join(line.strip() for line in imports) + "\n\n" + "\n\n".join(parts) + "\n\n" + harness
 
 
+_JS_DIR = Path(__file__).with_name("js")
+_JS_VALUES = (_JS_DIR / "values.js").read_text(encoding="utf-8")
+_JS_PROGRAM_CALLS = (_JS_DIR / "program_calls.js").read_text(encoding="utf-8")
+_JS_TRUSTED_TEST = (_JS_DIR / "trusted_test.js").read_text(encoding="utf-8")
+_JS_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+_MAX_NAMES = 10_000
+
+
 def _javascript(program: str, test_code: str) -> str:
-    """Node's `console.assert` only prints; in test code it throws, so a failed assertion fails
-    the run. The test code sees its own `console`, captured before the program ran."""
-    prelude = (
-        "const __refereeTests = (() => {\n"
-        "  const fs = require('fs');\n"
-        "  const write = process.stdout.write.bind(process.stdout);\n"
-        "  const readFileSync = fs.readFileSync;\n"
-        "  const base = globalThis.console;\n"
-        "  const assert = (condition, ...message) => {\n"
-        "    if (!condition) throw new Error('Assertion failed' + (message.length ? ': ' + message.join(' ') : ''));\n"
-        "  };\n"
-        "  const console = Object.assign(Object.create(base), {assert, log: base.log.bind(base), "
-        "error: base.error.bind(base)});\n"
-        "  const done = () => write('\\n" + DONE_MARKER + " ' + String(readFileSync(0, 'utf8')).trim() + '\\n');\n"
-        "  return {console, done};\n"
-        "})();\n"
-    )
-    return (f"{prelude}{program}\n;\n{{\nconst console = __refereeTests.console;\n{test_code}\n}}\n"
-            "__refereeTests.done();\n")
+    """The program, then (in a block of its own, so it declares nothing at the top level) the loop
+    that answers the test process's calls; the test code is not in it."""
+    return (f"{program}\n;{{\n{_JS_VALUES}\n{_JS_PROGRAM_CALLS}"
+            "((__refereeName) => eval(__refereeName));\n}\n")
+
+
+def _javascript_test(test_code: str) -> dict:
+    """The trusted test process's frame: its runner, the test code, and the names it may need
+    from the program (every identifier in it; the runner keeps those that are not its builtins)."""
+    names = list(dict.fromkeys(_JS_IDENTIFIER.findall(test_code)))[:_MAX_NAMES]
+    return {"runner": "javascript", "runner_source": f"{_JS_VALUES}\n{_JS_TRUSTED_TEST}",
+            "script": test_code, "names": names}
 
 
 def _rust(program: str, test_code: str) -> str:
@@ -181,7 +190,7 @@ SHAPES: dict[str, TestCodeShape] = {
     "c": TestCodeShape("c+tests", _c_like(_C_HARNESS)),
     "cpp": TestCodeShape("cpp+tests", _c_like(_CPP_HARNESS)),
     "java": TestCodeShape("java", _java),
-    "javascript": TestCodeShape("javascript", _javascript),
+    "javascript": TestCodeShape("javascript", _javascript, trusted_test=_javascript_test),
     "rust": TestCodeShape("rust+tests", _rust, _rust_fast),
     "bash": TestCodeShape("bash", _bash),
 }

@@ -227,11 +227,14 @@ def _set_up_child(job: dict, state: dict) -> None:
     _drop_all_capabilities()
 
 
-def _child_exec(job: dict, chan: int) -> None:
-    """Minimal init: fork the program, wait for it, report how it ended on the channel."""
+def _child_exec(job: dict, chan: int | None) -> None:
+    """Minimal init: fork the program, wait for it, report how it ended on the channel. In a
+    trusted test there is no channel (the verdict is the test process's): a death by signal
+    then ends the run with status 128 + the signal, and the test sees the program gone."""
     pid = os.fork()
     if pid == 0:
-        os.close(chan)
+        if chan is not None:
+            os.close(chan)
         for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):  # Python's choices, not the program's
             signal.signal(sig, signal.SIG_DFL)
         argv = job["argv"]
@@ -248,6 +251,8 @@ def _child_exec(job: dict, chan: int) -> None:
         if reaped == pid:
             break
     if os.WIFSIGNALED(status):
+        if chan is None:
+            os._exit(128 + os.WTERMSIG(status))
         os.write(chan, f"S{os.WTERMSIG(status)}".encode())
         os._exit(0)
     os._exit(os.WEXITSTATUS(status))
@@ -360,7 +365,7 @@ def _run(job: dict, state: dict) -> dict:
     err_r, err_w = os.pipe()
     chan_r, chan_w = os.pipe()
     setup_r, setup_w = os.pipe()  # set-up failures only; closed before the program starts
-    trusted_test = job["kind"] == "python" and (job.get("harness") or {}).get("mode") == "assert"
+    trusted_test = (job.get("harness") or {}).get("mode") == "assert"
     if trusted_test:  # the program answers the test's calls on these; the verdict comes from the test
         to_program_r, to_program_w = os.pipe()
         from_program_r, from_program_w = os.pipe()
@@ -393,7 +398,7 @@ def _run(job: dict, state: dict) -> dict:
             if job["kind"] == "python":
                 _child_python(job, state["code"], 3, state["stdio"])
             else:
-                _child_exec(job, 3)
+                _child_exec(job, None if trusted_test else 3)
         except BaseException as exc:  # setup failed: report to the parent, never run the program
             try:
                 os.write(4, f"{type(exc).__name__}: {exc}".encode())
@@ -408,7 +413,10 @@ def _run(job: dict, state: dict) -> dict:
     raw = _pump(pid, stdin_w, (out_r, err_r, chan_r, setup_r), stdin_data, job["limits"], start)
     if trusted_test:  # before the next request is read, the test must be off the channel
         _await_test_server(state)
-    if job["kind"] == "exec" and raw["exit_code"] == 0 and raw["channel"][:1] == b"S" and raw["channel"][1:].isdigit():
+    if job["kind"] == "exec" and trusted_test:  # the init's 128 + signal (see `_child_exec`); either way a failure
+        if raw["exit_code"] is not None and 128 < raw["exit_code"] < 128 + 65:
+            raw.update(signal=raw["exit_code"] - 128, exit_code=None)
+    elif job["kind"] == "exec" and raw["exit_code"] == 0 and raw["channel"][:1] == b"S" and raw["channel"][1:].isdigit():
         raw.update(signal=int(raw["channel"][1:]), exit_code=None, channel=b"")  # the init relays a signal death
     return raw
 
@@ -590,7 +598,7 @@ def _test_server_loop(control_fd: int, sock, state: dict) -> None:
         # fresh copy of this process's memory; a script that does not compile is compiled again
         # in the child, which reports the error at its usual place.
         script = test.get("script")
-        if isinstance(script, str) and len(script) <= _COMPILE_IN_SERVER_BYTES:
+        if test.get("runner") is None and isinstance(script, str) and len(script) <= _COMPILE_IN_SERVER_BYTES:
             try:
                 script = compile(script, "test.py", "exec")
             except Exception:
@@ -598,6 +606,8 @@ def _test_server_loop(control_fd: int, sock, state: dict) -> None:
         pid = os.fork()
         if pid == 0:
             sock.close()
+            if test.get("runner") == "javascript":
+                _exec_node_test(test, fds, null, job["limits"], state)
             _trusted_test_child(script, test.get("entry_point"), fds, null, job["limits"], state)
         for fd in fds:
             os.close(fd)
@@ -625,6 +635,45 @@ def _trusted_test_child(script, entry_point, fds: list[int], null: int, limits: 
     finally:
         try:
             os.write(verdict_fd, json.dumps(verdict).encode("utf-8", "surrogatepass"))
+        finally:
+            os._exit(0)
+
+
+_NODE = "/usr/bin/node"
+_NODE_TEST_TASKS = 16  # Node's own threads, on top of the run's (see session.py's _TEST_RUNNER_TASKS)
+
+
+def _exec_node_test(test: dict, fds: list[int], null: int, limits: dict, state: dict) -> None:
+    """Runs in a fresh fork of the test server: become the JavaScript test process (the runner of
+    sandbox/js/trusted_test.js) with the pipes to the program on fds 3 and 4, the verdict on 5 and
+    the test on 6 (a memfd: never in a file the program could reach). Never returns: if Node
+    cannot start, the verdict says so."""
+    import fcntl
+
+    verdict_fd = fds[2]
+    try:
+        payload = json.dumps({"script": test["script"], "names": test["names"]}).encode("utf-8", "surrogatepass")
+        memfd = os.memfd_create("test", 0)
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(memfd, view):]
+        os.lseek(memfd, 0, os.SEEK_SET)
+        for target in (0, 1, 2):  # what the test prints goes nowhere
+            os.dup2(null, target)
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in (*fds, memfd)]
+        os.closerange(3, 64)
+        for target, fd in enumerate(high, start=3):
+            os.dup2(fd, target)
+        os.closerange(7, 1 << 16)
+        verdict_fd = 5
+        room = dict(limits, nproc=int(limits["nproc"]) + _NODE_TEST_TASKS) if limits.get("nproc") else limits
+        _apply_rlimits(room, state["hard_limits"])
+        os.execve(_NODE, [_NODE, "-e", test["runner_source"]],
+                  {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"})
+    except BaseException as exc:
+        try:
+            os.write(verdict_fd, json.dumps({"passed": False, "reason": f"the test process could not start: {exc}"})
+                     .encode("utf-8", "surrogatepass"))
         finally:
             os._exit(0)
 

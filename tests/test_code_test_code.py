@@ -78,3 +78,39 @@ def test_rust_test_code_keeps_release_semantics():
     verdict = verifiers.verify("code", completion=f"```rust\n{program}```", reference={"language": "rust", "test": test},
                                timeout_s=120)
     assert verdict.status.value == "ok" and verdict.reward == 1.0, verdict.details
+
+
+# Test code built into the program (C, C++, Java, Rust) shares its compilation unit and process:
+# a program written against the tests can change what they mean. Known and documented (docs/code.md,
+# "Test code in every language"); each of these must earn 0 once such tests run apart from the program.
+IN_PROCESS_HACKS = {
+    "cpp: a global operator== that always says equal": ("cpp",
+        "#include<vector>\nusing namespace std;\nbool operator==(const vector<int>&, const vector<int>&) { return true; }\n"
+        "vector<int> scale(vector<int> v){ return v; }\n",
+        "#undef NDEBUG\n#include<assert.h>\nbool issame(vector<int> a, vector<int> b){ return a == b; }\n"
+        "int main(){\n    assert (issame(scale({3, 1, 2}), {3, 6, 9}));\n}\n"),
+    "java: a class named like the test's Arrays": ("java",
+        "import java.util.*;\nclass Solution {\n    public int add(int a, int b) { return 0; }\n}\n"
+        "class Arrays {\n    static List<Boolean> asList(Object... xs) { return new ArrayList<Boolean>(); }\n}\n",
+        CASES["java"][3]),
+    "rust: a macro named like the test's assert": ("rust",
+        "fn main(){}\nmacro_rules! assert { ($($t:tt)*) => {} }\nfn scale(v: Vec<i32>) -> Vec<i32> { v }\n",
+        "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn test_scale() {\n"
+        "        assert!(scale(vec![3, 1, 2]) == vec![3, 6, 9]);\n    }\n}\n"),
+    "rust: a returned type whose PartialEq always says equal": ("rust",
+        "fn main(){}\npub struct Same;\nimpl PartialEq<Vec<i32>> for Same { fn eq(&self, _: &Vec<i32>) -> bool { true } }\n"
+        "fn scale(_v: Vec<i32>) -> Same { Same }\n",
+        "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn test_scale() {\n"
+        "        assert!(scale(vec![3, 1, 2]) == vec![3, 6, 9]);\n    }\n}\n"),
+}
+
+
+@pytest.mark.xfail(strict=True, reason="test code in C, C++, Java and Rust runs in the program's process")
+@pytest.mark.parametrize("name", sorted(IN_PROCESS_HACKS))
+def test_known_in_process_hacks(name):
+    language, program, test_code = IN_PROCESS_HACKS[name]
+    if missing_toolchain(LANGUAGES[language]):
+        pytest.skip(missing_toolchain(LANGUAGES[language]))
+    verdict = verifiers.verify("code", completion=f"```{language}\n{program}```",
+                               reference={"language": language, "test": test_code}, timeout_s=120)
+    assert verdict.reward == 0.0, verdict.details
