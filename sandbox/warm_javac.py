@@ -36,11 +36,11 @@ JAVA = "/usr/bin/java"
 SERVER_CLASS = "RefereeJavacServer"
 SERVER_DIR = "/javac-server"  # where the server's sandbox sees its class directory, read-only
 SERVER_ARCHIVE = "/javac.jsa"  # and javac's class-data archive (sandbox/pch.py), when it is ready
-# javac's own JVM flags, a bounded heap, a fresh server after an out-of-memory error, and the JVM's
-# own warnings on stderr (stdout carries the replies only). No -Xss: javac compiles on the main
-# thread with the stack command-line javac has, so a source too deep for it fails here the same way.
+# javac's own JVM flags, a bounded heap, a fresh server after an out-of-memory error, and everything
+# the JVM itself prints on stderr (stdout carries the replies only). No -Xss: javac compiles on the
+# main thread with the stack command-line javac has, so a source too deep for it fails here the same way.
 JVM_FLAGS = (*(flag.removeprefix("-J") for flag in JAVAC_JVM_FLAGS), "-Xmx512m", "-XX:+ExitOnOutOfMemoryError",
-             "-Xlog:disable", "-Xlog:all=warning:stderr")
+             "-XX:+DisplayVMOutputToStderr", "-Xlog:disable", "-Xlog:all=warning:stderr")
 # The options of the language table's javac (`-encoding UTF-8`), and no annotation processing.
 OPTIONS = ("-proc:none", "-encoding", "UTF-8")
 START_TIMEOUT_S = 30.0

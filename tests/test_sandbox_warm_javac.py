@@ -173,6 +173,21 @@ def test_killing_the_server_mid_compile_still_gives_that_program_its_verdict(box
     assert _server_jvm(box.warm_javac) != jvm
 
 
+def test_a_compile_that_exhausts_the_servers_heap_gets_javacs_own_verdict(box, caplog):
+    # Constant folding doubles a string 30 times: 16 GiB of characters, past every heap.
+    constants = "".join(f"    static final String S{i} = S{i - 1} + S{i - 1};\n" for i in range(1, 31))
+    source = ("public class Main {\n    static final String S0 = \"0123456789abcdef\";\n" + constants
+              + "    public static void main(String[] a) { System.out.println(S30.length()); }\n}\n")
+    box.execute("java", SOLUTION + TEST_CODE)
+    before = box.warm_javac.pid
+    result = _compile(box, source)
+    assert result.status is ExecStatus.compile_error, result  # javac in the sandbox decided it
+    assert "OutOfMemoryError" in caplog.text  # the server's own words, from its stderr
+    report = run_tests("java", SOLUTION, [CodeTest(test_code=TEST_CODE)], sandbox=box)
+    assert report.passed == 1, report
+    assert box.warm_javac.pid not in (None, before)
+
+
 def test_no_program_can_see_or_reach_the_server(box):
     assert box.execute("java", SOLUTION + TEST_CODE).ok
     jvm = _server_jvm(box.warm_javac)
