@@ -73,9 +73,9 @@ language, items, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 cases = json.loads(sys.stdin.read())
 program, test_code, appended = cases[language]
 box = Sandbox(); box.start()
-try:  # trees with precompiled C++ headers: have them built before timing, as a warm service has
+try:  # trees with compiler caches: have them built before timing, as a warm service has
     from sandbox import pch
-    for name in (*pch.VARIANTS, getattr(pch, "JAVAC_ARCHIVE", "")):
+    for name in (*pch.VARIANTS, getattr(pch, "JAVAC_ARCHIVE", ""), getattr(pch, "JAVAC_SERVER", "")):
         name and pch.build(name)
 except ImportError:
     pass

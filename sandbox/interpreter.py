@@ -28,9 +28,8 @@ from dataclasses import dataclass
 
 from sandbox import repl, zygote
 from sandbox.cgroups import SandboxCgroup, detect
-from sandbox.launcher import Launcher, default_launcher
+from sandbox.launcher import Launcher, default_launcher, spawn_from_a_lasting_thread
 from sandbox.limits import Limits
-from sandbox.session import _spawn_from_a_lasting_thread
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +127,7 @@ class PythonInterpreter:
                 'ulimit -S -v unlimited 2>/dev/null; exec "$@"')
         argv = ["/bin/sh", "-c", join, "sh", str(len(procs)), *procs, *spec.argv]
         try:
-            self._proc = _spawn_from_a_lasting_thread(lambda: subprocess.Popen(
+            self._proc = spawn_from_a_lasting_thread(lambda: subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 pass_fds=spec.pass_fds, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, close_fds=True,
                 start_new_session=True,

@@ -7,19 +7,25 @@ mounts, limits) is done by the warm parent itself, identically for every launche
 
 from __future__ import annotations
 
+import concurrent.futures
 import glob
 import os
+import queue
 import shutil
+import subprocess
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Callable
 
-from sandbox.languages import SANDBOX_PYTHON
+from sandbox.languages import SANDBOX_PATH, SANDBOX_PYTHON
 from sandbox.pch import SANDBOX_DIR as PCH_DIR, host_dir as pch_host_dir
 from sandbox.seccomp import filter_program
 
 
 SANDBOX_UID = 1000  # the uid programs see inside the sandbox
 HOST_UID_BASE = 200_000  # when the service runs as root, sandboxes run as an unprivileged host uid
+TOOL_UID_OFFSET = 100_000  # the service's own tools in a sandbox (the warm javac) get another one
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nsandbox:x:1000:1000:sandbox:/work:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n"
 GROUP = "root:x:0:\nsandbox:x:1000:\nnogroup:x:65534:\n"
 
@@ -84,43 +90,114 @@ class BubblewrapLauncher(Launcher):
         args = [self.bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
                 "--cap-add", "ALL",  # kept inside the user namespace only; every run drops them all
                 "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
-        for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-            path = f"/{top}"
-            if os.path.islink(path):
-                args += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
-                args += ["--ro-bind", path, path]
-        args += ["--ro-bind", "/usr", "/usr"]
+        args += _system_files(fds)
         # Precompiled headers built by the service (sandbox/pch.py): read-only for every run.
         args += ["--ro-bind", pch_host_dir(), PCH_DIR]
-        etc = ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
-               *sorted(glob.glob("/etc/java-*"))]
-        for path in etc:
-            if os.path.exists(path):
-                args += ["--ro-bind", path, path]
-        for name, text in (("passwd", PASSWD), ("group", GROUP), ("hostname", "sandbox\n"),
-                           ("hosts", "127.0.0.1 localhost sandbox\n")):
-            fd = _data_fd(text)
-            fds.append(fd)
-            args += ["--ro-bind-data", str(fd), f"/etc/{name}"]
-        program = filter_program()
-        if program is not None:
-            fd = _data_fd(program)
-            fds.append(fd)
-            args += ["--seccomp", str(fd)]
-        args += ["--proc", "/proc", "--tmpfs", "/dev"]
-        for dev in ("null", "zero", "full", "random", "urandom"):
-            args += ["--dev-bind", f"/dev/{dev}", f"/dev/{dev}"]
-        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
-            args += ["--symlink", target, f"/dev/{name}"]
+        args += _devices_and_seccomp(fds)
         args += ["--dir", "/dev/shm", "--remount-ro", "/dev", "--size", str(16 << 20), "--tmpfs", "/tmp",
                  "--dir", "/work", "--dir", "/prog", "--dir", "/build",  # the warm parent mounts /build
                  "--chdir", "/", "--remount-ro", "/",
                  "--", SANDBOX_PYTHON, "-I", "-c", python_source, str(control_fd)]
-        uid = host_uid() if self.drop_root else None
-        prefix = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] if uid is not None else []
-        return LaunchSpec(argv=prefix + args, pass_fds=[control_fd, *fds], close_after_start=fds)
+        return LaunchSpec(argv=self._drop_root(host_uid()) + args, pass_fds=[control_fd, *fds], close_after_start=fds)
+
+    def tool_spec(self, argv: list[str], ro_binds: dict[str, str]) -> LaunchSpec:
+        """A trusted tool of the service (the warm javac, sandbox/warm_javac.py) in a bubblewrap of
+        its own, apart from every program's: all namespaces new (no network at all), no
+        capabilities, the seccomp filter, nothing writable, and a host uid of its own when we are
+        root. `ro_binds`: host path -> sandbox path, read-only. It talks over stdin and stdout only."""
+        fds: list[int] = []
+        args = [self.bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+                "--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv",
+                "--setenv", "LANG", "C.UTF-8", "--setenv", "PATH", SANDBOX_PATH]
+        args += _system_files(fds)
+        for host, inside in ro_binds.items():
+            args += ["--ro-bind", host, inside]
+        args += _devices_and_seccomp(fds)
+        args += ["--remount-ro", "/dev", "--chdir", "/", "--remount-ro", "/", "--", *argv]
+        uid = host_uid()
+        return LaunchSpec(argv=self._drop_root(None if uid is None else uid + TOOL_UID_OFFSET) + args,
+                          pass_fds=fds, close_after_start=fds)
+
+    def _drop_root(self, uid: int | None) -> list[str]:
+        """The prefix that starts bwrap as host uid `uid` (None: as we are)."""
+        if uid is None or not self.drop_root:
+            return []
+        return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+
+
+def _system_files(fds: list[int]) -> list[str]:
+    """bwrap arguments: the system directories and the few /etc files toolchains need, read-only,
+    and generated passwd/group/hosts (their data descriptors are appended to `fds`)."""
+    args: list[str] = []
+    for top in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = f"/{top}"
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    args += ["--ro-bind", "/usr", "/usr"]
+    etc = ["/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+           *sorted(glob.glob("/etc/java-*"))]
+    for path in etc:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    for name, text in (("passwd", PASSWD), ("group", GROUP), ("hostname", "sandbox\n"),
+                       ("hosts", "127.0.0.1 localhost sandbox\n")):
+        fd = _data_fd(text)
+        fds.append(fd)
+        args += ["--ro-bind-data", str(fd), f"/etc/{name}"]
+    return args
+
+
+def _devices_and_seccomp(fds: list[int]) -> list[str]:
+    """bwrap arguments: the seccomp filter (its descriptor appended to `fds`), /proc, and a /dev
+    with only null, zero, full, random, urandom and the stdio links."""
+    args: list[str] = []
+    program = filter_program()
+    if program is not None:
+        fd = _data_fd(program)
+        fds.append(fd)
+        args += ["--seccomp", str(fd)]
+    args += ["--proc", "/proc", "--tmpfs", "/dev"]
+    for dev in ("null", "zero", "full", "random", "urandom"):
+        args += ["--dev-bind", f"/dev/{dev}", f"/dev/{dev}"]
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        args += ["--symlink", target, f"/dev/{name}"]
+    return args
+
+
+_spawner_lock = threading.Lock()
+_spawner: queue.SimpleQueue | None = None
+_spawner_pid = 0
+
+
+def spawn_from_a_lasting_thread(spawn: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    """Run `spawn` on a thread that lives as long as the process.
+
+    bubblewrap's --die-with-parent fires when the *thread* that started it exits; a sandbox
+    started from a short-lived worker thread (a web server's thread pool) would die with it.
+    """
+    global _spawner, _spawner_pid
+    if threading.current_thread() is threading.main_thread():
+        return spawn()
+    with _spawner_lock:
+        if _spawner is None or _spawner_pid != os.getpid():
+            _spawner, _spawner_pid = queue.SimpleQueue(), os.getpid()
+            jobs = _spawner
+
+            def serve() -> None:
+                while True:
+                    job, done = jobs.get()
+                    try:
+                        done.set_result(job())
+                    except BaseException as exc:
+                        done.set_exception(exc)
+
+            threading.Thread(target=serve, name="sandbox-spawner", daemon=True).start()
+    done: concurrent.futures.Future = concurrent.futures.Future()
+    _spawner.put((spawn, done))
+    return done.result()
 
 
 LAUNCHERS: dict[str, type[Launcher]] = {"bubblewrap": BubblewrapLauncher}

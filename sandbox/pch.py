@@ -16,6 +16,9 @@ javac spends most of a small compile loading and verifying its own classes: a dy
 sharing archive of the JDK's classes that javac uses (dumped from compiling a fixed source written
 here) maps them ready-made. The JVM validates the archive against the JDK it runs and ignores one
 that does not match; the classes it holds are the JDK's own, so the output is the same.
+
+The warm javac's server (sandbox/java/RefereeJavacServer.java, run by sandbox/warm_javac.py) is
+compiled here too, from that fixed source, into a directory of class files.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -38,6 +42,8 @@ log = logging.getLogger(__name__)
 SANDBOX_DIR = "/pch"  # where the sandbox sees the directory, read-only
 JAVAC = "/usr/bin/javac"
 JAVAC_ARCHIVE = "javac"  # the archive's name, next to the headers
+JAVAC_SERVER = "javac-server"  # the warm javac's class directory, next to them
+JAVAC_SERVER_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "java", "RefereeJavacServer.java")
 BRIDGE_RUNTIME = "bridge"  # the C++ bridge's runtime object, next to them
 BRIDGE_SOURCE = Path(__file__).with_name("bridge") / "bridge_runtime.cpp"
 _JAVA_SAMPLE = """import java.util.*;
@@ -104,7 +110,7 @@ def choose_variant(source: str) -> str | None:
 
 def _key(name: str) -> str:
     """Changes when the compiler, its flags or the header list change."""
-    java = name == JAVAC_ARCHIVE
+    java = name in (JAVAC_ARCHIVE, JAVAC_SERVER)
     try:
         real = os.path.realpath(JAVAC if java else GXX)
         info = os.stat(real)
@@ -114,8 +120,10 @@ def _key(name: str) -> str:
             compiler += f":{modules.st_size}:{modules.st_mtime_ns}"
     except OSError:
         compiler = "missing"
-    if java:
-        parts: tuple[str, ...] = (*JAVAC_JVM_FLAGS, _JAVA_SAMPLE)
+    if name == JAVAC_SERVER:
+        parts: tuple[str, ...] = (_server_source(),)
+    elif java:
+        parts = (*JAVAC_JVM_FLAGS, _JAVA_SAMPLE)
     elif name == BRIDGE_RUNTIME:  # the object changes with its source and its header
         parts = (*CXX_FLAGS, *(path.read_text(encoding="utf-8") for path in sorted(BRIDGE_SOURCE.parent.iterdir())
                                  if path.suffix in (".cpp", ".hpp")))
@@ -181,13 +189,42 @@ def pch_flags(source: str, bound: tuple[int, int] | None = None) -> list[str]:
 
 def javac_flags(bound: tuple[int, int] | None = None) -> list[str]:
     """Extra javac flags: the class-data archive when it is ready (else it is built for the next program)."""
-    if not os.access(JAVAC, os.X_OK) or not _usable(bound):
+    if not _usable(bound):
         return []
-    key = _key(JAVAC_ARCHIVE)
-    if os.path.exists(os.path.join(host_dir(), f"{key}.jsa")):
-        return [f"-J-XX:SharedArchiveFile={SANDBOX_DIR}/{key}.jsa"]
+    archive = javac_archive()
+    return [f"-J-XX:SharedArchiveFile={SANDBOX_DIR}/{os.path.basename(archive)}"] if archive else []
+
+
+def javac_archive() -> str | None:
+    """The host path of javac's class-data archive when it is ready (else it is built in the
+    background, and None). The warm javac's JVM maps it too: it loads the same classes."""
+    if not os.access(JAVAC, os.X_OK):
+        return None
+    path = os.path.join(host_dir(), f"{_key(JAVAC_ARCHIVE)}.jsa")
+    if os.path.exists(path):
+        return path
     start_build(JAVAC_ARCHIVE)
-    return []
+    return None
+
+
+def javac_server_dir() -> str | None:
+    """The host directory of the warm javac's compiled server when it is ready (else it is built
+    in the background, and None)."""
+    if not os.access(JAVAC, os.X_OK):
+        return None
+    path = os.path.join(host_dir(), _key(JAVAC_SERVER))
+    if os.path.isdir(path):
+        return path
+    start_build(JAVAC_SERVER)
+    return None
+
+
+def _server_source() -> str:
+    try:
+        with open(JAVAC_SERVER_SOURCE, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError:
+        return "missing"
 
 
 def bridge_object(bound: tuple[int, int] | None = None) -> str | None:
@@ -232,6 +269,8 @@ def build(name: str) -> bool:
     """Build variant `name` (or the javac archive) now, on the trusted side from fixed input; True when ready."""
     if name == JAVAC_ARCHIVE:
         return _build_javac_archive()
+    if name == JAVAC_SERVER:
+        return _build_javac_server()
     key = _key(name)
     directory = host_dir()
     header, gch = os.path.join(directory, f"{key}.h"), os.path.join(directory, f"{key}.h.gch")
@@ -269,11 +308,15 @@ def build(name: str) -> bool:
 
 
 def _remove_leftovers(directory: str) -> None:
-    """Under the lock no build is running: a `.tmp` file is from a process that died mid-build."""
+    """Under the lock no build is running: a `.tmp` file or directory is from a process that died mid-build."""
     for name in os.listdir(directory):
         if name.endswith(".tmp"):
+            path = os.path.join(directory, name)
             try:
-                os.unlink(os.path.join(directory, name))
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
             except OSError:
                 pass
 
@@ -330,6 +373,37 @@ def _build_javac_archive() -> bool:
                 return True
         except (OSError, subprocess.SubprocessError) as exc:
             log.warning("javac class archive failed to build: %s", exc)
+            return False
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_javac_server() -> bool:
+    key = _key(JAVAC_SERVER)
+    directory = host_dir()
+    target = os.path.join(directory, key)
+    with open(os.path.join(directory, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if os.path.isdir(target):
+                return True
+            _remove_leftovers(directory)
+            tmp = f"{target}.{os.getpid()}.tmp"
+            os.mkdir(tmp, 0o755)
+            proc = subprocess.run([JAVAC, *JAVAC_JVM_FLAGS, "-proc:none", "-encoding", "UTF-8", "-d", tmp,
+                                   JAVAC_SERVER_SOURCE], capture_output=True, text=True, cwd=tmp,
+                                  stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "LANG": "C"}, timeout=300)
+            if proc.returncode != 0:
+                log.warning("warm javac server failed to build: %s", proc.stderr[-2000:])
+                shutil.rmtree(tmp, ignore_errors=True)
+                return False
+            for name in os.listdir(tmp):
+                os.chmod(os.path.join(tmp, name), 0o644)
+            os.chmod(tmp, 0o755)  # the server runs as another unprivileged host uid
+            os.rename(tmp, target)  # appears whole, or not at all
+            return True
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("warm javac server failed to build: %s", exc)
             return False
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

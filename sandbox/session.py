@@ -14,11 +14,9 @@ cgroup. It runs one program at a time; use one `Sandbox` per thread or process (
 from __future__ import annotations
 
 import atexit
-import concurrent.futures
 import logging
 import multiprocessing.util
 import os
-import queue
 import select
 import signal
 import socket
@@ -27,14 +25,15 @@ import tempfile
 import threading
 import time
 import weakref
-from typing import Any, Callable
+from typing import Any
 
 from sandbox import harness, pch, zygote
 from sandbox.cgroups import SandboxCgroup, detect
 from sandbox.languages import SANDBOX_PATH, Language, find_language, missing_toolchain
-from sandbox.launcher import BubblewrapLauncher, Launcher, default_launcher
+from sandbox.launcher import BubblewrapLauncher, Launcher, default_launcher, spawn_from_a_lasting_thread
 from sandbox.limits import Limits
 from sandbox.result import ExecResult, ExecStatus
+from sandbox.warm_javac import WarmJavac
 
 log = logging.getLogger(__name__)
 _ZYGOTE_SOURCE: str | None = None
@@ -78,38 +77,6 @@ def _zygote_source() -> str:
     return _ZYGOTE_SOURCE
 
 
-_spawner: queue.SimpleQueue | None = None
-_spawner_pid = 0
-
-
-def _spawn_from_a_lasting_thread(spawn: Callable[[], subprocess.Popen]) -> subprocess.Popen:
-    """Run `spawn` on a thread that lives as long as the process.
-
-    bubblewrap's --die-with-parent fires when the *thread* that started it exits; a sandbox
-    started from a short-lived worker thread (a web server's thread pool) would die with it.
-    """
-    global _spawner, _spawner_pid
-    if threading.current_thread() is threading.main_thread():
-        return spawn()
-    with _shared_lock:
-        if _spawner is None or _spawner_pid != os.getpid():
-            _spawner, _spawner_pid = queue.SimpleQueue(), os.getpid()
-            jobs = _spawner
-
-            def serve() -> None:
-                while True:
-                    job, done = jobs.get()
-                    try:
-                        done.set_result(job())
-                    except BaseException as exc:
-                        done.set_exception(exc)
-
-            threading.Thread(target=serve, name="sandbox-spawner", daemon=True).start()
-    done: concurrent.futures.Future = concurrent.futures.Future()
-    _spawner.put((spawn, done))
-    return done.result()
-
-
 def run_env(lang: Language) -> dict[str, str]:
     """The whole environment a program sees: nothing of the service's."""
     env = {"PATH": SANDBOX_PATH, "HOME": "/work", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
@@ -141,6 +108,7 @@ class Sandbox:
         self._stderr_file: Any = None
         self._owner_pid = os.getpid()
         self.pch_bound: tuple[int, int] | None = None  # the compiler-cache directory bound at /pch
+        self.warm_javac = WarmJavac(self.launcher)  # Java's compiler, outside the sandbox (sandbox/warm_javac.py)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -192,7 +160,7 @@ class Sandbox:
         self._stderr_file = tempfile.TemporaryFile()
         argv = ["/bin/sh", "-c", join, "sh", str(len(procs)), *procs, *spec.argv]
         try:
-            self._proc = _spawn_from_a_lasting_thread(lambda: subprocess.Popen(
+            self._proc = spawn_from_a_lasting_thread(lambda: subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr_file,
                 pass_fds=spec.pass_fds, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}, close_fds=True,
             ))
@@ -251,11 +219,13 @@ class Sandbox:
             self._sock.close()
         self._proc = self._sock = self._cgroup = self._stderr_file = None
         self._owner_pid = os.getpid()
+        self.warm_javac.forget()
 
     def close(self) -> None:
         with self.lock:
             if self._owner_pid == os.getpid():
                 self._teardown()
+                self.warm_javac.stop()
             else:
                 self._forget()
 
@@ -386,6 +356,7 @@ class Program:
         self._generation = -1
         self._parents = _PARENT_TASKS
         self._files = dict(files or {})
+        self._classes: dict[str, bytes] | None = None  # compiled by the warm javac: sent with the source
         self._held = False
         if self.lang is None:
             self.unavailable = f"unknown language {language!r}"
@@ -404,7 +375,10 @@ class Program:
     def _prepare(self) -> None:
         assert self.lang is not None
         self.box.start()  # no-op when running
-        files = {**self._files, self.lang.file_name(self.source): self.source}
+        files: dict[str, str | bytes] = {**self._files, self.lang.file_name(self.source): self.source}
+        if self.lang.compile_cache == "javac" and self._classes is None and not self._files:
+            self._compile_with_warm_javac()
+        files.update(self._classes or {})
         message: dict[str, Any] = {"op": "prepare", "files": {k: _to_bytes(v) for k, v in files.items()}}
         if self.lang.warm_python:  # compiled once, by a parent that then forks every run of it
             message["python_source"] = _to_bytes(self.source)
@@ -416,7 +390,7 @@ class Program:
         if reply.get("compile_error"):
             self.compile_result = ExecResult(status=ExecStatus.compile_error, stderr=reply["compile_error"],
                                              exit_code=1, message="the program does not parse")
-        if self.lang.compile is None:
+        if self.lang.compile is None or self._classes is not None:
             return
         limits = self.compile_limits()
         argv = [arg.format(**{"class": self.lang.file_name(self.source)[:-5]}) if "{class}" in arg else arg
@@ -432,6 +406,39 @@ class Program:
                                         else result.status.value)
             result = result.model_copy(update={"status": ExecStatus.compile_error, "message": reason})
         self.compile_result = result
+
+    def _compile_with_warm_javac(self) -> None:
+        """Compile with the service's warm javac (sandbox/warm_javac.py): sets `compile_result` and
+        `_classes` (the class files, placed in /prog as `javac -d .` would), or leaves `_classes`
+        None where the warm server cannot decide exactly as javac in the sandbox would."""
+        assert self.lang is not None
+        try:
+            source = self.source.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes: javac's own "unmappable character" errors
+            return
+        limits = self.compile_limits()
+        compiled = self.box.warm_javac.compile({self.lang.file_name(self.source): source}, limits.wall_time_s)
+        if compiled is None or bad_file_names(compiled.classes):  # paths javac -d . would write otherwise
+            return
+        _, stderr, cut = _decode_output(b"", compiled.diagnostics, limits.output_bytes)
+        fields: dict[str, Any] = dict(stderr=stderr, truncated=cut, wall_ms=compiled.wall_ms, cpu_ms=compiled.cpu_ms)
+        self._classes = compiled.classes if compiled.ok else {}
+        if compiled.timed_out:
+            self.compile_result = ExecResult(status=ExecStatus.compile_error, signal=signal.SIGKILL,
+                                             message=f"wall clock limit {limits.wall_time_s:g} s", **fields)
+        elif compiled.cpu_ms > limits.cpu_time_s * 1000:
+            self._classes = {}
+            self.compile_result = ExecResult(status=ExecStatus.compile_error, signal=signal.SIGKILL,
+                                             message=f"CPU time limit {limits.cpu_time_s:g} s", **fields)
+        elif cut:
+            self._classes = {}
+            self.compile_result = ExecResult(status=ExecStatus.compile_error, exit_code=int(not compiled.ok),
+                                             message=f"output over {limits.output_bytes} bytes", **fields)
+        elif compiled.ok:
+            self.compile_result = ExecResult(status=ExecStatus.ok, exit_code=0, **fields)
+        else:
+            self.compile_result = ExecResult(status=ExecStatus.compile_error, exit_code=1,
+                                             message="exit code 1", **fields)
 
     def compile_limits(self) -> Limits:
         """The compiler's limits: roomier than a run's, but never past the deadline."""
