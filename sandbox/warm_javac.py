@@ -51,10 +51,6 @@ _STATUS = struct.Struct("!iq")  # status, CPU nanoseconds
 _warned: set[str] = set()
 
 
-class ServerBroken(Exception):
-    """The server died, answered out of protocol or was too slow to start."""
-
-
 @dataclass
 class Compiled:
     """What one compile in the warm server gave."""
@@ -104,9 +100,12 @@ class WarmJavac:
         except TimeoutError:
             self.stop()
             return Compiled(timed_out=True, wall_ms=(time.monotonic() - start) * 1000)
-        except (ServerBroken, OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
+        except (OSError, EOFError, ValueError) as exc:  # died, or answered out of protocol
             self._broken(f"warm javac failed ({exc}); compiling this program in its sandbox")
             return None
+        except BaseException:
+            self.stop()  # interrupted mid-request: a late reply must never answer the next one
+            raise
         if status not in (0, 1):  # the compiler itself failed: the server exits; javac in the sandbox decides
             self._broken(f"warm javac crashed: {diagnostics[-500:].decode('utf-8', 'replace')}")
             return None
