@@ -1,0 +1,296 @@
+"""Java test code run apart from the program, in a trusted test process of its own.
+
+HumanEval-X Java records carry a `declaration`: the imports and `class Solution {` with any helper
+the test needs, ending with the signature of the method to write (and its opening brace). With it,
+the program and the test are two JVMs:
+  * the program's: the program, then a public class whose `main` answers calls to that method
+    on a pipe (arguments in, the result out, as bytes of the declared types:
+    sandbox/java/RefereeBridge.java). It is compiled like any Java program;
+  * the test's: the declaration with the method as a stub that sends its arguments to the program
+    and returns what comes back (rebuilt as JDK types: ArrayList, LinkedHashMap, String...), then
+    the test code. Being the reference's, it is compiled by the service's warm javac (cached per
+    test) and its class files sent to the sandbox's test server, which runs it where no program
+    can read it (see `sandbox/zygote.py`); its exit status is the verdict. Without the warm
+    javac, the test server builds it with javac in the sandbox instead.
+So the test's expected values never enter the program's process, and no class of the program's
+(an `Arrays` of its own, a List whose `equals` is always true) takes part in a comparison. A
+declaration this module cannot read, or types the bridge does not carry, leave the test code
+built into the program (sandbox/testcode.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sandbox import pch
+from sandbox.languages import JAVAC_JVM_FLAGS, LANGUAGES
+from sandbox.testcode import java_main_class, java_parts
+
+if TYPE_CHECKING:
+    from sandbox.session import Sandbox
+
+RUNTIME = (Path(__file__).with_name("java") / "RefereeBridge.java").read_text(encoding="utf-8")
+SERVER_CLASS = "RefereeProgramServer"
+TEST_FILE = "RefereeTest.java"
+JAVA = "/usr/bin/java"
+# The test's JVM: its threads on top of the run's (GC, compiler, reference handler, ...).
+TEST_TASKS = 40
+
+_PRIMITIVES = {"boolean", "byte", "short", "char", "int", "long", "float", "double"}
+_BOXES = {"Boolean", "Byte", "Short", "Character", "Integer", "Long", "Float", "Double"}
+_GENERIC = {"List": "list", "ArrayList": "list", "Set": "set", "HashSet": "set", "Map": "map", "HashMap": "map",
+            "Optional": "optional"}
+_GENERIC_ARITY = {"list": 1, "set": 1, "map": 2, "optional": 1}
+_QUALIFIED = {"list": "java.util.List", "set": "java.util.Set", "map": "java.util.Map", "optional": "java.util.Optional"}
+_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*)*)|(?P<punct>\[\s*\]|[<>,]))")
+# Comments, string and char literals: blanked (same length) before braces are counted.
+_NOT_CODE = re.compile(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.DOTALL)
+_SOLUTION = re.compile(r"\bclass\s+Solution\b[^{;]*\{")
+_SIGNATURE = re.compile(r"^(?P<mods>(?:(?:public|protected|static|final)\s+)*)(?P<ret>[^()]+?)\s*\b(?P<name>[A-Za-z_$][\w$]*)"
+                        r"\s*\((?P<params>[^()]*)\)$", re.DOTALL)
+_PARAM = re.compile(r"^(?:final\s+)?(?P<type>.+?)\s*\b(?P<name>[A-Za-z_$][\w$]*)$", re.DOTALL)
+_KEYWORDS = {"abstract", "assert", "boolean", "break", "byte", "case", "catch", "char", "class", "const", "continue",
+             "default", "do", "double", "else", "enum", "extends", "final", "finally", "float", "for", "goto", "if",
+             "implements", "import", "instanceof", "int", "interface", "long", "native", "new", "package", "private",
+             "protected", "public", "return", "short", "static", "strictfp", "super", "switch", "synchronized",
+             "this", "throw", "throws", "transient", "try", "void", "volatile", "while", "var"}
+
+
+@dataclass(frozen=True)
+class JavaType:
+    """A type the bridge carries: `kind` is a primitive, a box, `String`, or list/set/map/optional/array."""
+    kind: str
+    args: tuple[JavaType, ...] = ()
+
+    @property
+    def descriptor(self) -> str:
+        """As RefereeBridge.java reads it: `list(Integer)`, `map(String,array(double))`."""
+        inner = ",".join(arg.descriptor for arg in self.args)
+        return f"{self.kind}({inner})" if self.args else self.kind
+
+    @property
+    def java(self) -> str:
+        """The type written in full (the program may define classes named like the JDK's)."""
+        if self.kind in _PRIMITIVES:
+            return self.kind
+        if self.kind in _BOXES or self.kind == "String":
+            return f"java.lang.{self.kind}"
+        if self.kind == "array":
+            return f"{self.args[0].java}[]"
+        return f"{_QUALIFIED[self.kind]}<{', '.join(arg.java for arg in self.args)}>"
+
+    @property
+    def boxed(self) -> str:
+        """What a value of this type is as an Object."""
+        if self.kind in _PRIMITIVES:
+            return "java.lang." + {"int": "Integer", "char": "Character"}.get(self.kind, self.kind.capitalize())
+        return self.java
+
+
+@dataclass(frozen=True)
+class Signature:
+    preamble: str  # the declaration before the signature: imports, `class Solution {`, helpers
+    text: str  # the signature as declared, without the brace
+    name: str
+    static: bool
+    return_type: JavaType
+    params: tuple[tuple[JavaType, str], ...]  # (type, name)
+
+
+def parse_type(text: str) -> JavaType | None:
+    """The bridge's type for Java type text (`List<Map<String, Integer>>`, `int[]`), or None."""
+    tokens: list[str] = []
+    at = 0
+    text = text.strip()
+    while at < len(text):
+        match = _TOKEN.match(text, at)
+        if match is None or match.end() == at:
+            return None
+        tokens.append(re.sub(r"\s+", "", match.group(0)))
+        at = match.end()
+    position = [0]
+
+    def take() -> str | None:
+        if position[0] >= len(tokens):
+            return None
+        position[0] += 1
+        return tokens[position[0] - 1]
+
+    def peek() -> str | None:
+        return tokens[position[0]] if position[0] < len(tokens) else None
+
+    def one(depth: int) -> JavaType | None:
+        name = take()
+        if name is None or depth > 16:
+            return None
+        name = name.removeprefix("java.util.").removeprefix("java.lang.")
+        if name in _PRIMITIVES or name in _BOXES or name == "String":
+            if depth and name in _PRIMITIVES and peek() != "[]":  # List<int>: not Java
+                return None
+            result = JavaType(name)
+        elif name in _GENERIC:
+            kind = _GENERIC[name]
+            if take() != "<":
+                return None
+            args = []
+            while True:
+                arg = one(depth + 1)
+                if arg is None:
+                    return None
+                args.append(arg)
+                separator = take()
+                if separator == ">":
+                    break
+                if separator != ",":
+                    return None
+            if len(args) != _GENERIC_ARITY[kind]:
+                return None
+            result = JavaType(kind, tuple(args))
+        else:
+            return None
+        while peek() == "[]":
+            take()
+            result = JavaType("array", (result,))
+        return result
+
+    parsed = one(0)
+    return parsed if parsed is not None and position[0] == len(tokens) else None
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
+
+
+def entry_signature(declaration: str) -> Signature | None:
+    """The method a declaration ends with, inside `class Solution`, if the bridge carries its
+    arguments and result."""
+    text = declaration.rstrip()
+    if not text.endswith("{"):
+        return None
+    code = _NOT_CODE.sub(lambda m: " " * len(m.group(0)), text)
+    solution = _SOLUTION.search(code)
+    if solution is None:
+        return None
+    depth = 0  # the signature must be a member of Solution, after its helpers
+    for ch in code[solution.end():-1]:
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            return None
+    if depth != 0:
+        return None
+    head = code[:-1]
+    cut = max(head.rfind("}"), head.rfind(";"), head.rfind("{"))
+    signature = head[cut + 1:]
+    match = _SIGNATURE.match(signature.strip())
+    if match is None or "@" in signature or "..." in signature or "throws" in signature:
+        return None
+    if match.group("name") in _KEYWORDS or match.group("ret").strip() == "void":
+        return None
+    return_type = parse_type(match.group("ret"))
+    if return_type is None:
+        return None
+    params: list[tuple[JavaType, str]] = []
+    raw = match.group("params").strip()
+    for part in ([] if not raw else _split_top_level(raw)):
+        named = _PARAM.match(part)
+        if named is None or named.group("name") in _KEYWORDS:
+            return None
+        param_type = parse_type(named.group("type"))
+        if param_type is None:
+            return None
+        params.append((param_type, named.group("name")))
+    if len({name for _, name in params}) != len(params):
+        return None
+    return Signature(preamble=text[:cut + 1], text=text[cut + 1:-1].strip(), name=match.group("name"),
+                     static="static" in match.group("mods").split(), return_type=return_type, params=tuple(params))
+
+
+def _descriptors(types: list[JavaType]) -> str:
+    return ",".join(t.descriptor for t in types)
+
+
+def program_source(program: str, sig: Signature) -> str:
+    """The program, then a public class whose `main` answers calls to the declared method."""
+    imports, body = java_parts(program)
+    args = ", ".join(f"({t.boxed}) referee_a[{i}]" for i, (t, _) in enumerate(sig.params))
+    target = "Solution" if sig.static else "new Solution()"
+    server = (
+        f"public class {SERVER_CLASS} {{\n"
+        "    @SuppressWarnings(\"unchecked\")\n"
+        "    public static void main(java.lang.String[] referee_args) throws java.lang.Throwable {\n"
+        f"        RefereeBridge.serve(\"{_descriptors([t for t, _ in sig.params])}\", "
+        f"\"{sig.return_type.descriptor}\", referee_a -> {{\n"
+        f"            {sig.return_type.java} referee_result = {target}.{sig.name}({args});\n"
+        "            return referee_result;\n"
+        "        });\n"
+        "    }\n"
+        "}\n")
+    return "\n".join(imports) + "\n\n" + server + "\n" + body + "\n\n" + RUNTIME
+
+
+def test_source(sig: Signature, test_code: str) -> str:
+    """The declaration with the declared method as a stub that calls the program, then the test
+    code and the bridge: one file, no public class."""
+    declaration_imports, declaration_body = java_parts(sig.preamble)
+    test_imports, test_body = java_parts(test_code)
+    args = ", ".join(name for _, name in sig.params)
+    stub = (f"    @SuppressWarnings(\"unchecked\")\n    {sig.text} {{\n"
+            f"        return ({sig.return_type.boxed}) RefereeBridge.call(\"{_descriptors([t for t, _ in sig.params])}\", "
+            f"\"{sig.return_type.descriptor}\", new java.lang.Object[] {{{args}}});\n    }}\n}}\n")
+    imports = list(dict.fromkeys(declaration_imports + test_imports))
+    return "\n".join(imports) + "\n\n" + declaration_body + stub + "\n" + test_body + "\n\n" + RUNTIME
+
+
+_compiled: OrderedDict[str, dict[str, bytes]] = OrderedDict()  # test key -> its class files
+_compiled_lock = threading.Lock()
+_COMPILED_KEPT = 256
+
+
+def test_frame(source: str, test_code: str, box: Sandbox, memory_mb: int, timeout_s: float) -> dict:
+    """The trusted test process's frame for `test_source(...)`: its class files (from the warm javac,
+    compiled once per test and process) and how the test server runs it; or, where the warm
+    javac cannot compile it, how the test server builds it with javac in the sandbox."""
+    java = LANGUAGES["java"]
+    jvm_flags = [arg for arg in java.run[1:java.run.index("-cp")]]
+    run = [JAVA, *(flag.format(memory_mb=memory_mb) for flag in jvm_flags), "-cp", ".", java_main_class(test_code)]
+    key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    frame = {"runner": "native", "key": key, "run": run, "tasks": TEST_TASKS}
+    with _compiled_lock:
+        classes = _compiled.get(key)
+        if classes is not None:
+            _compiled.move_to_end(key)
+    if classes is None:
+        try:
+            encoded = source.encode("utf-8")
+        except UnicodeEncodeError:
+            encoded = None
+        with box.lock:  # one request at a time to the sandbox's warm javac
+            compiled = box.warm_javac.compile({TEST_FILE: encoded}, timeout_s) if encoded is not None else None
+        if compiled is not None and compiled.ok and compiled.classes:
+            classes = compiled.classes
+            with _compiled_lock:
+                _compiled[key] = classes
+                while len(_compiled) > _COMPILED_KEPT:
+                    _compiled.popitem(last=False)
+    if classes is not None:
+        return {**frame, "files": dict(classes)}
+    # javac in the sandbox decides, and says why a test that does not compile does not build
+    build = ["/usr/bin/javac", *JAVAC_JVM_FLAGS, *pch.javac_flags(box.pch_bound), "-encoding", "UTF-8",
+             "-proc:none", "-d", ".", TEST_FILE]
+    return {**frame, "files": {TEST_FILE: source}, "build": build}
