@@ -83,7 +83,8 @@ def test_rust_test_code_keeps_release_semantics():
 # Test code built into the program (C, C++ without a declaration, Java, Rust) shares its compilation
 # unit and process: a program written against the tests can change what they mean. Known and
 # documented (docs/code.md, "Test code in every language"); each must earn 0 once such tests run
-# apart from the program (C++ with a declaration does: tests/test_code_cpp_bridge.py).
+# apart from the program (C++ and Java with a declaration do: tests/test_code_cpp_bridge.py,
+# tests/test_code_java_bridge.py; the Java case here has no declaration).
 IN_PROCESS_HACKS = {
     "cpp: a global operator== that always says equal": ("cpp",
         "#include<vector>\nusing namespace std;\nbool operator==(const vector<int>&, const vector<int>&) { return true; }\n"
