@@ -4,6 +4,7 @@ per HumanEval-X-like item (compile included) in each language.
     .venv/bin/python -m bench.code_harness --before e705a2c [--programs 60] [--items 6]
     .venv/bin/python -m bench.code_harness --before afdcbe0 --skip-python --languages cpp,java,c
     .venv/bin/python -m bench.code_harness --before e319620 --skip-python --languages cpp --declared-problems 8
+    .venv/bin/python -m bench.code_harness --before e319620 --skip-python --languages java --declared-problems 6
 
 `--before` is a git revision (checked out in a temporary `git worktree`) or a directory holding
 another checkout. Each measurement runs in a fresh process importing that tree's `sandbox`, the
@@ -17,9 +18,10 @@ ratio is printed.
     HumanEval-X items had to be sent; for Rust with a `main` that calls the tests, since the
     `#[cfg(test)]` module of a plain build is not even compiled); "after" uses the reference's
     `test_code` shape. The figure is the median per item.
-  * `--declared-problems N`: C++ items that carry HumanEval-X's `declaration`, N problems of
-    `--samples` distinct programs each; "after" runs each test apart from its program (built once
-    per problem), so the first sample of a problem and the later ones are reported apart.
+  * `--declared-problems N`: items that carry HumanEval-X's `declaration` (C++, Java: those of
+    `--languages`), N problems of `--samples` distinct programs each; "after" runs each test apart
+    from its program (built once per problem), so the first sample of a problem and the later ones
+    are reported apart.
 """
 
 from __future__ import annotations
@@ -103,14 +105,14 @@ DECLARED_WORKLOAD = r'''
 import json, statistics, sys, time
 from sandbox import Sandbox, run_tests
 from sandbox.testcases import CodeTest
-problems, samples = int(sys.argv[1]), int(sys.argv[2])
+problems, samples, language = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 program, test_code, declaration = json.loads(sys.stdin.read())
 declared = "declaration" in CodeTest.model_fields  # an older tree builds the test into the program
 box = Sandbox(); box.start()
-try:
+try:  # compiler caches built before timing, as a warm service has them
     from sandbox import pch
-    for name in pch.VARIANTS:
-        pch.build(name)
+    for name in (*pch.VARIANTS, getattr(pch, "JAVAC_ARCHIVE", ""), getattr(pch, "JAVAC_SERVER", "")):
+        name and pch.build(name)
 except ImportError:
     pass
 first, later, cpus, passed = [], [], [], 0
@@ -120,7 +122,7 @@ for p in range(problems + 1):
         source = declaration + program.replace("{K}", k) + f"// sample {s}\n"
         test = CodeTest(test_code=test_code.replace("{K}", k), **({"declaration": declaration} if declared else {}))
         start = time.perf_counter()
-        report = run_tests("cpp", source, [test], sandbox=box)
+        report = run_tests(language, source, [test], sandbox=box)
         if p:  # the first problem warms the sandbox and the compiler's files
             (later if s else first).append((time.perf_counter() - start) * 1000)
             cpus.append((report.compile.cpu_ms if report.compile else 0) + sum(r.cpu_ms for r in report.results))
@@ -130,14 +132,24 @@ print(json.dumps({"first_ms": statistics.median(first), "later_ms": statistics.m
                   "mean_ms": statistics.mean(first + later), "passed": passed, "items": len(first + later)}))
 '''
 
-# HumanEval-X's C++ shape with its `declaration`: the program continues the declaration.
-DECLARED_CPP = (
+# HumanEval-X's shapes with their `declaration`: (program, test code, declaration); the program
+# continues the declaration.
+DECLARED = {"cpp": (
     "    for (auto &x : v) x *= {K};\n    sort(v.begin(), v.end());\n    return v;\n}\n",
     "#undef NDEBUG\n#include<assert.h>\nbool issame(vector<int> a, vector<int> b){ return a == b; }\n"
     "int main(){\n    assert (issame(scale({3, 1, 2}), {1 * {K}, 2 * {K}, 3 * {K}}));\n}\n",
     "#include<stdio.h>\n#include<math.h>\n#include<vector>\n#include<string>\n#include<algorithm>\n"
     "using namespace std;\n#include<stdlib.h>\nvector<int> scale(vector<int> v){\n",
-)
+), "java": (
+    "        List<Integer> out = new ArrayList<>();\n        for (int x : v) out.add(x * {K});\n"
+    "        Collections.sort(out);\n        return out;\n    }\n}\n",
+    "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n"
+    "        List<Boolean> correct = Arrays.asList(\n"
+    "                s.scale(new ArrayList<>(Arrays.asList(3, 1, 2))).equals(Arrays.asList(1 * {K}, 2 * {K}, 3 * {K}))\n"
+    "        );\n        if (correct.contains(false)) {\n            throw new AssertionError();\n        }\n"
+    "    }\n}\n",
+    "import java.util.*;\nimport java.lang.*;\n\nclass Solution {\n    public List<Integer> scale(List<Integer> v) {\n",
+)}
 
 # A HumanEval-X-sized item per language: a function and test code that asserts on it. `{K}` varies
 # per item so that no compiler or result cache can answer the second one.
@@ -208,7 +220,7 @@ def main() -> None:
     parser.add_argument("--languages", default=",".join(ITEMS))
     parser.add_argument("--skip-python", action="store_true", help="only the compiled items")
     parser.add_argument("--declared-problems", type=int, default=0,
-                        help="also C++ items with a declaration: this many problems ...")
+                        help="also items with a declaration (C++, Java): this many problems ...")
     parser.add_argument("--samples", type=int, default=4, help="... of this many samples each")
     args = parser.parse_args()
     made: list[str] = []
@@ -269,18 +281,19 @@ def _compiled_rows(trees: dict[str, Path], args: argparse.Namespace) -> None:
 
 
 def _declared_rows(trees: dict[str, Path], args: argparse.Namespace) -> None:
-    """C++ with HumanEval-X's `declaration`: "after" runs the test apart from the program (a second
-    executable, built once per problem and sandbox); "before" builds it into the program."""
+    """Items with HumanEval-X's `declaration`: "after" runs the test apart from the program (a test
+    process of its own, built once per problem); "before" builds it into the program."""
     n, k = args.declared_problems, args.samples
-    print(f"\nC++ with a declaration, {n} problems x {k} samples (distinct programs), median wall ms per item:")
-    print("the first sample of a problem builds the test too; later samples reuse it\n")
-    print(f"| {'tree':<8} | {'first sample':>12} | {'later samples':>13} | {'mean':>6} | passed |")
-    print(f"|{'-' * 10}|{'-' * 14}|{'-' * 15}|{'-' * 8}|{'-' * 8}|")
-    payload = json.dumps(list(DECLARED_CPP))
-    for name, tree in trees.items():
-        r = _run(tree, DECLARED_WORKLOAD, [str(n), str(k)], payload)
-        print(f"| {name:<8} | {r['first_ms']:>12.0f} | {r['later_ms']:>13.0f} | {r['mean_ms']:>6.0f} "
-              f"| {r['passed']}/{r['items']} |")
+    for language in (lang for lang in args.languages.split(",") if lang in DECLARED):
+        print(f"\n{language} with a declaration, {n} problems x {k} samples (distinct programs), median wall ms per item:")
+        print("the first sample of a problem builds the test too; later samples reuse it\n")
+        print(f"| {'tree':<8} | {'first sample':>12} | {'later samples':>13} | {'mean':>6} | passed |")
+        print(f"|{'-' * 10}|{'-' * 14}|{'-' * 15}|{'-' * 8}|{'-' * 8}|")
+        payload = json.dumps(list(DECLARED[language]))
+        for name, tree in trees.items():
+            r = _run(tree, DECLARED_WORKLOAD, [str(n), str(k), language], payload)
+            print(f"| {name:<8} | {r['first_ms']:>12.0f} | {r['later_ms']:>13.0f} | {r['mean_ms']:>6.0f} "
+                  f"| {r['passed']}/{r['items']} |")
 
 
 if __name__ == "__main__":
