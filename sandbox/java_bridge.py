@@ -4,8 +4,9 @@ HumanEval-X Java records carry a `declaration`: the imports and `class Solution 
 the test needs, ending with the signature of the method to write (and its opening brace). With it,
 the program and the test are two JVMs:
   * the program's: the program, then a public class whose `main` answers calls to that method
-    on a pipe (arguments in, the result out, as bytes of the declared types:
-    sandbox/java/RefereeBridge.java). It is compiled like any Java program;
+    on a pipe (arguments in, the result out, as bytes of the declared types, in the format of
+    sandbox/java/RefereeBridge.java, with readers and writers generated for those types only).
+    It is compiled like any Java program;
   * the test's: the declaration with the method as a stub that sends its arguments to the program
     and returns what comes back (rebuilt as JDK types: ArrayList, LinkedHashMap, String...), then
     the test code. Being the reference's, it is compiled by the service's warm javac (cached per
@@ -35,7 +36,7 @@ from sandbox.testcode import java_main_class, java_parts
 if TYPE_CHECKING:
     from sandbox.session import Sandbox
 
-RUNTIME = (Path(__file__).with_name("java") / "RefereeBridge.java").read_text(encoding="utf-8")
+RUNTIME = (Path(__file__).with_name("java") / "RefereeBridge.java").read_text(encoding="utf-8")  # the test's side
 SERVER_CLASS = "RefereeProgramServer"
 TEST_FILE = "RefereeTest.java"
 JAVA = "/usr/bin/java"
@@ -225,23 +226,149 @@ def _descriptors(types: list[JavaType]) -> str:
     return ",".join(t.descriptor for t in types)
 
 
+class _ProgramCodec:
+    """Straight-line readers and writers of the declared types for the program's side, in the wire
+    format of RefereeBridge.java: a few lines to compile with each program instead of the whole
+    generic runtime (which doubled a small program's compile in the warm javac)."""
+
+    def __init__(self) -> None:
+        self.methods: dict[str, str] = {}  # "read:list(Integer)" -> the method's source
+        self.names: dict[str, str] = {}  # the same key -> the method's name
+
+    def _method(self, prefix: str, t: JavaType, body: str, signature: str) -> str:
+        key = f"{prefix}:{t.descriptor}"
+        if key not in self.names:
+            name = self.names[key] = f"referee_{prefix}{len(self.names)}"
+            self.methods[key] = (f"    @SuppressWarnings(\"unchecked\")\n    static {signature.replace('NAME', name)}"
+                                 f" throws java.io.IOException {{\n{body}    }}\n")
+        return self.names[key]
+
+    def read(self, t: JavaType) -> str:
+        """A Java expression reading a value of `t` from `in` (a DataInputStream)."""
+        simple = {"boolean": "in.readBoolean()", "byte": "in.readByte()", "short": "in.readShort()",
+                  "char": "in.readChar()", "int": "in.readInt()", "long": "in.readLong()",
+                  "float": "java.lang.Float.intBitsToFloat(in.readInt())",
+                  "double": "java.lang.Double.longBitsToDouble(in.readLong())"}
+        if t.kind in simple:
+            return simple[t.kind]
+        body = "        if (in.readByte() == 0) return null;\n"
+        if t.kind in _BOXES:
+            body += f"        return {self.read(JavaType(_primitive(t.kind)))};\n"
+        elif t.kind == "String":
+            body += ("        char[] v = new char[in.readInt()];\n        for (int i = 0; i < v.length; i++) v[i] = in.readChar();\n"
+                     "        return new java.lang.String(v);\n")
+        elif t.kind in ("list", "set"):
+            made = "java.util.ArrayList" if t.kind == "list" else "java.util.LinkedHashSet"
+            body += (f"        int n = in.readInt();\n        {made}<{t.args[0].java}> v = new {made}<>();\n"
+                     f"        for (int i = 0; i < n; i++) v.add({self.read(t.args[0])});\n        return v;\n")
+        elif t.kind == "map":
+            key, value = t.args
+            body += (f"        int n = in.readInt();\n        java.util.LinkedHashMap<{key.java}, {value.java}> v = new java.util.LinkedHashMap<>();\n"
+                     f"        for (int i = 0; i < n; i++) {{ {key.java} k = {self.read(key)}; v.put(k, {self.read(value)}); }}\n"
+                     "        return v;\n")
+        elif t.kind == "optional":
+            body += f"        return in.readBoolean() ? java.util.Optional.ofNullable({self.read(t.args[0])}) : java.util.Optional.empty();\n"
+        else:  # array
+            item = t.args[0]
+            base, dims = item, 1
+            while base.kind == "array":
+                base, dims = base.args[0], dims + 1
+            erased = base.java.split("<", 1)[0]
+            body += (f"        int n = in.readInt();\n        {t.java} v = ({t.java}) new {erased}[n]{'[]' * (dims - 1)};\n"
+                     f"        for (int i = 0; i < n; i++) v[i] = {self.read(item)};\n        return v;\n")
+        return self._method("read", t, body, f"{t.java} NAME(java.io.DataInputStream in)") + "(in)"
+
+    def write(self, t: JavaType, value: str) -> str:
+        """A Java statement writing `value` (of `t`) to `out` (a DataOutputStream)."""
+        simple = {"boolean": "out.writeBoolean({})", "byte": "out.writeByte({})", "short": "out.writeShort({})",
+                  "char": "out.writeChar({})", "int": "out.writeInt({})", "long": "out.writeLong({})",
+                  "float": "out.writeInt(java.lang.Float.floatToRawIntBits({}))",
+                  "double": "out.writeLong(java.lang.Double.doubleToRawLongBits({}))"}
+        if t.kind in simple:
+            return simple[t.kind].format(value) + ";"
+        body = "        if (v == null) { out.writeByte(0); return; }\n        out.writeByte(1);\n"
+        if t.kind in _BOXES:
+            body += f"        {self.write(JavaType(_primitive(t.kind)), 'v')}\n"
+        elif t.kind == "String":
+            body += "        out.writeInt(v.length());\n        out.writeChars(v);\n"
+        elif t.kind in ("list", "set"):
+            item = t.args[0]
+            body += (f"        java.util.ArrayList<{item.java}> items = new java.util.ArrayList<>();\n"
+                     f"        for ({item.java} x : v) items.add(x);\n        out.writeInt(items.size());\n"
+                     f"        for ({item.java} x : items) {self.write(item, 'x')}\n")
+        elif t.kind == "map":
+            key, value_type = t.args
+            entry = f"java.util.Map.Entry<{key.java}, {value_type.java}>"
+            body += (f"        java.util.ArrayList<{entry}> items = new java.util.ArrayList<>();\n"
+                     f"        for ({entry} x : v.entrySet()) items.add(x);\n        out.writeInt(items.size());\n"
+                     f"        for ({entry} x : items) {{ {self.write(key, 'x.getKey()')} {self.write(value_type, 'x.getValue()')} }}\n")
+        elif t.kind == "optional":
+            body += f"        out.writeBoolean(v.isPresent());\n        if (v.isPresent()) {self.write(t.args[0], 'v.get()')}\n"
+        else:  # array
+            item = t.args[0]
+            body += f"        out.writeInt(v.length);\n        for ({item.java} x : v) {self.write(item, 'x')}\n"
+        return self._method("write", t, body, f"void NAME(java.io.DataOutputStream out, {t.java} v)") + f"(out, {value});"
+
+
+def _primitive(box: str) -> str:
+    return {"Integer": "int", "Character": "char"}.get(box, box.lower())
+
+
+_PROGRAM_SERVER = """public class SERVER {
+    @SuppressWarnings("unchecked")
+    public static void main(java.lang.String[] referee_args) throws java.lang.Throwable {
+        java.io.DataInputStream calls = new java.io.DataInputStream(new java.io.BufferedInputStream(
+            new java.io.FileInputStream("/proc/self/fd/3")));
+        java.io.OutputStream results = new java.io.FileOutputStream("/proc/self/fd/5");
+        for (;;) {
+            int size;
+            try {
+                size = calls.readInt();
+            } catch (java.io.EOFException over) {
+                break;  // the test is over
+            }
+            byte[] frame = new byte[size];
+            calls.readFully(frame);
+            java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(frame));
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+            try {
+CALL            } catch (java.lang.Throwable thrown) {
+                bytes.reset();
+                bytes.write(1);
+                java.lang.String what;
+                try {
+                    what = java.lang.String.valueOf(thrown);
+                } catch (java.lang.Throwable again) {
+                    what = thrown.getClass().getName();
+                }
+                byte[] text = what.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                bytes.write(text, 0, java.lang.Math.min(text.length, 4000));
+            }
+            byte[] reply = bytes.toByteArray();
+            results.write(java.nio.ByteBuffer.allocate(4 + reply.length).putInt(reply.length).put(reply).array());
+            results.flush();
+        }
+        java.lang.System.exit(0);
+    }
+
+METHODS}
+"""
+
+
 def program_source(program: str, sig: Signature) -> str:
     """The program, then a public class whose `main` answers calls to the declared method."""
     imports, body = java_parts(program)
-    args = ", ".join(f"({t.boxed}) referee_a[{i}]" for i, (t, _) in enumerate(sig.params))
+    codec = _ProgramCodec()
+    call = "".join(f"                {t.java} referee_a{i} = {codec.read(t)};\n" for i, (t, _) in enumerate(sig.params))
     target = "Solution" if sig.static else "new Solution()"
-    server = (
-        f"public class {SERVER_CLASS} {{\n"
-        "    @SuppressWarnings(\"unchecked\")\n"
-        "    public static void main(java.lang.String[] referee_args) throws java.lang.Throwable {\n"
-        f"        RefereeBridge.serve(\"{_descriptors([t for t, _ in sig.params])}\", "
-        f"\"{sig.return_type.descriptor}\", referee_a -> {{\n"
-        f"            {sig.return_type.java} referee_result = {target}.{sig.name}({args});\n"
-        "            return referee_result;\n"
-        "        });\n"
-        "    }\n"
-        "}\n")
-    return "\n".join(imports) + "\n\n" + server + "\n" + body + "\n\n" + RUNTIME
+    args = ", ".join(f"referee_a{i}" for i in range(len(sig.params)))
+    call += (f"                {sig.return_type.java} referee_result = {target}.{sig.name}({args});\n"
+             "                out.writeByte(0);\n"
+             f"                {codec.write(sig.return_type, 'referee_result')}\n")
+    server = (_PROGRAM_SERVER.replace("SERVER", SERVER_CLASS).replace("CALL", call)
+              .replace("METHODS", "\n".join(codec.methods.values())))
+    return "\n".join(imports) + "\n\n" + server + "\n" + body + "\n"
 
 
 def test_source(sig: Signature, test_code: str) -> str:

@@ -1,11 +1,10 @@
 /**
- * Values as data between a Java program and its trusted test process (see sandbox/java_bridge.py).
- *
- * <p>Appended, as a class of its own, after the program (which then only answers calls: {@link
- * #serve}) and after the test code (whose stub of the declared method sends its arguments to the
- * program and returns what comes back: {@link #call}). Values cross as bytes of the declared
- * types and are rebuilt as JDK types (ArrayList, LinkedHashMap, String, Integer...) on the test's
- * side, so no class of the program's ever reaches the test.
+ * The trusted test's side of the Java bridge (see sandbox/java_bridge.py): appended, as a class of
+ * its own, after the declaration and the test code, where the stub of the declared method sends
+ * its arguments to the program and returns what comes back ({@link #call}). Values cross as bytes
+ * of the declared types and are rebuilt here as JDK types (ArrayList, LinkedHashMap, String,
+ * Integer...), so no class of the program's ever reaches the test. The program's side, generated
+ * per declaration by sandbox/java_bridge.py, reads and writes the same format.
  *
  * <p>Types travel as descriptors generated from the declared type text: the primitives
  * ({@code int}), their boxes ({@code Integer}), {@code String}, {@code list(T)}, {@code set(T)},
@@ -13,26 +12,19 @@
  * bytes (big-endian, as DataOutput writes them). A primitive is its bytes (floats and doubles as
  * their exact bits); any other value a byte 0 (null) or 1, then: a box its primitive, a String its
  * UTF-16 length and chars, a list, set or array its count and elements, a map its count and keys
- * and values, an Optional a byte (present) and the value. A reply is a byte 0 and the result, or a
- * byte 1 and what the program threw (UTF-8).
+ * and values, an Optional a byte (present) and the value. A call is its arguments; a reply is a
+ * byte 0 and the result, or a byte 1 and what the program threw (UTF-8).
  *
- * <p>Every name outside this class is written in full: the program may define classes of its own
- * named like java.lang's or java.util's.
+ * <p>Every name outside this class is written in full: the test code may define classes of its own.
  */
 final class RefereeBridge {
     private static final int MAX_FRAME = 64 << 20;
-    private static final int CALLS_IN = 3, RESULTS_OUT = 5;  // the program's side
-    private static final int TO_PROGRAM = 3, FROM_PROGRAM = 4;  // the test's side
+    private static final int TO_PROGRAM = 3, FROM_PROGRAM = 4;
     private static final java.util.Map<java.lang.String, Type[]> PARSED = new java.util.HashMap<>();
     private static java.io.InputStream fromProgram;
     private static java.io.OutputStream toProgram;
 
     private RefereeBridge() {
-    }
-
-    /** The program's side: what answers one call (arguments decoded, the result to encode). */
-    interface Answer {
-        java.lang.Object answer(java.lang.Object[] args) throws java.lang.Throwable;
     }
 
     /** A type descriptor, parsed. */
@@ -43,49 +35,6 @@ final class RefereeBridge {
         Type(java.lang.String kind, Type[] args) {
             this.kind = kind;
             this.args = args;
-        }
-    }
-
-    /** The program's side: answer calls until the test is over, then end the program. */
-    static void serve(java.lang.String paramTypes, java.lang.String returnType, Answer answer) throws java.io.IOException {
-        Type[] params = types(paramTypes);
-        Type result = types(returnType)[0];
-        java.io.InputStream in = new java.io.FileInputStream("/proc/self/fd/" + CALLS_IN);
-        java.io.OutputStream out = new java.io.FileOutputStream("/proc/self/fd/" + RESULTS_OUT);
-        for (;;) {
-            byte[] frame = readFrame(in);
-            if (frame == null) {
-                break;  // the test is over
-            }
-            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-            try {
-                java.nio.ByteBuffer buffer = java.nio.ByteBuffer.wrap(frame);
-                java.lang.Object[] args = new java.lang.Object[params.length];
-                for (int i = 0; i < params.length; i++) {
-                    args[i] = get(buffer, params[i]);
-                }
-                java.io.DataOutputStream data = new java.io.DataOutputStream(bytes);
-                data.writeByte(0);
-                put(data, result, answer.answer(args));
-                data.flush();
-            } catch (java.lang.Throwable thrown) {
-                bytes.reset();
-                bytes.write(1);
-                byte[] what = describe(thrown).getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                bytes.write(what, 0, java.lang.Math.min(what.length, 4000));
-            }
-            if (!writeFrame(out, bytes.toByteArray())) {
-                break;
-            }
-        }
-        java.lang.System.exit(0);
-    }
-
-    private static java.lang.String describe(java.lang.Throwable thrown) {
-        try {
-            return java.lang.String.valueOf(thrown);
-        } catch (java.lang.Throwable again) {
-            return thrown.getClass().getName();
         }
     }
 
