@@ -147,10 +147,15 @@ mod referee_bridge {
     impl<T: Put> Put for Vec<T> {
         fn put(&self, out: &mut Vec<u8>) { self.as_slice().put(out); }
     }
+    // Plain loops rather than iterator adaptors: less generic code for each build to compile.
     impl<T: Get> Get for Vec<T> {
         fn get(input: &mut Reader) -> Self {
             let n = input.count();
-            (0..n).map(|_| T::get(input)).collect()
+            let mut value = Vec::with_capacity(n);
+            for _ in 0..n {
+                value.push(T::get(input));
+            }
+            value
         }
     }
     impl<T: Put> Put for Option<T> {
@@ -189,26 +194,40 @@ mod referee_bridge {
     collections! { HashMap<K, V>; BTreeMap<K, V>; HashSet<T>; BTreeSet<T>; }
     impl<K: Get + Eq + ::std::hash::Hash, V: Get> Get for HashMap<K, V> {
         fn get(input: &mut Reader) -> Self {
-            let n = input.count();
-            (0..n).map(|_| <(K, V)>::get(input)).collect()
+            let mut value = HashMap::new();
+            for _ in 0..input.count() {
+                let key = K::get(input);
+                value.insert(key, V::get(input));
+            }
+            value
         }
     }
     impl<K: Get + Ord, V: Get> Get for BTreeMap<K, V> {
         fn get(input: &mut Reader) -> Self {
-            let n = input.count();
-            (0..n).map(|_| <(K, V)>::get(input)).collect()
+            let mut value = BTreeMap::new();
+            for _ in 0..input.count() {
+                let key = K::get(input);
+                value.insert(key, V::get(input));
+            }
+            value
         }
     }
     impl<T: Get + Eq + ::std::hash::Hash> Get for HashSet<T> {
         fn get(input: &mut Reader) -> Self {
-            let n = input.count();
-            (0..n).map(|_| T::get(input)).collect()
+            let mut value = HashSet::new();
+            for _ in 0..input.count() {
+                value.insert(T::get(input));
+            }
+            value
         }
     }
     impl<T: Get + Ord> Get for BTreeSet<T> {
         fn get(input: &mut Reader) -> Self {
-            let n = input.count();
-            (0..n).map(|_| T::get(input)).collect()
+            let mut value = BTreeSet::new();
+            for _ in 0..input.count() {
+                value.insert(T::get(input));
+            }
+            value
         }
     }
 
