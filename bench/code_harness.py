@@ -5,6 +5,8 @@ per HumanEval-X-like item (compile included) in each language.
     .venv/bin/python -m bench.code_harness --before afdcbe0 --skip-python --languages cpp,java,c
     .venv/bin/python -m bench.code_harness --before e319620 --skip-python --languages cpp --declared-problems 8
     .venv/bin/python -m bench.code_harness --before e319620 --skip-python --languages java --declared-problems 6
+    .venv/bin/python -m bench.code_harness --before e319620 --skip-python --languages rust --items 8 \
+        --declared-problems 6 --samples 4 --declared-languages rust
 
 `--before` is a git revision (checked out in a temporary `git worktree`) or a directory holding
 another checkout. Each measurement runs in a fresh process importing that tree's `sandbox`, the
@@ -18,10 +20,10 @@ ratio is printed.
     HumanEval-X items had to be sent; for Rust with a `main` that calls the tests, since the
     `#[cfg(test)]` module of a plain build is not even compiled); "after" uses the reference's
     `test_code` shape. The figure is the median per item.
-  * `--declared-problems N`: items that carry HumanEval-X's `declaration` (C++, Java: those of
-    `--languages`), N problems of `--samples` distinct programs each; "after" runs each test apart
-    from its program (built once per problem), so the first sample of a problem and the later ones
-    are reported apart.
+  * `--declared-problems N`: items that carry HumanEval-X's `declaration` (C++, Java and Rust, see
+    `--declared-languages`), N problems of `--samples` distinct programs each; "after" runs each
+    test apart from its program (built once per problem), so the first sample of a problem and the
+    later ones are reported apart.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ from sandbox import Sandbox, run_tests
 from sandbox.testcases import CodeTest
 problems, samples, language = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 program, test_code, declaration = json.loads(sys.stdin.read())
+comment = "#" if language == "bash" else "//"
 declared = "declaration" in CodeTest.model_fields  # an older tree builds the test into the program
 box = Sandbox(); box.start()
 try:  # compiler caches built before timing, as a warm service has them
@@ -119,7 +122,7 @@ first, later, cpus, passed = [], [], [], 0
 for p in range(problems + 1):
     k = str(p + 2)  # every problem its own test: no test is built twice across problems
     for s in range(samples):
-        source = declaration + program.replace("{K}", k) + f"// sample {s}\n"
+        source = program.replace("{K}", k) + f"{comment} sample {s}\n"
         test = CodeTest(test_code=test_code.replace("{K}", k), **({"declaration": declaration} if declared else {}))
         start = time.perf_counter()
         report = run_tests(language, source, [test], sandbox=box)
@@ -132,24 +135,29 @@ print(json.dumps({"first_ms": statistics.median(first), "later_ms": statistics.m
                   "mean_ms": statistics.mean(first + later), "passed": passed, "items": len(first + later)}))
 '''
 
-# HumanEval-X's shapes with their `declaration`: (program, test code, declaration); the program
-# continues the declaration.
-DECLARED = {"cpp": (
-    "    for (auto &x : v) x *= {K};\n    sort(v.begin(), v.end());\n    return v;\n}\n",
-    "#undef NDEBUG\n#include<assert.h>\nbool issame(vector<int> a, vector<int> b){ return a == b; }\n"
-    "int main(){\n    assert (issame(scale({3, 1, 2}), {1 * {K}, 2 * {K}, 3 * {K}}));\n}\n",
-    "#include<stdio.h>\n#include<math.h>\n#include<vector>\n#include<string>\n#include<algorithm>\n"
-    "using namespace std;\n#include<stdlib.h>\nvector<int> scale(vector<int> v){\n",
-), "java": (
-    "        List<Integer> out = new ArrayList<>();\n        for (int x : v) out.add(x * {K});\n"
-    "        Collections.sort(out);\n        return out;\n    }\n}\n",
-    "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n"
-    "        List<Boolean> correct = Arrays.asList(\n"
-    "                s.scale(new ArrayList<>(Arrays.asList(3, 1, 2))).equals(Arrays.asList(1 * {K}, 2 * {K}, 3 * {K}))\n"
-    "        );\n        if (correct.contains(false)) {\n            throw new AssertionError();\n        }\n"
-    "    }\n}\n",
-    "import java.util.*;\nimport java.lang.*;\n\nclass Solution {\n    public List<Integer> scale(List<Integer> v) {\n",
-)}
+# HumanEval-X's shapes with their `declaration`, as (program, test code, declaration). C++ and
+# Java: the program continues the declaration. Rust: the declaration names crates the sandbox does
+# not have (`rand`, `regex`, `md5`), so the program, as a completion would, starts with
+# `fn main(){}` and restates only the `use` lines it needs.
+_CPP_DECLARATION = ("#include<stdio.h>\n#include<math.h>\n#include<vector>\n#include<string>\n#include<algorithm>\n"
+                    "using namespace std;\n#include<stdlib.h>\nvector<int> scale(vector<int> v){\n")
+_RUST_DECLARATION = ("\nuse std::{slice::Iter, cmp::{max, self}, mem::replace, collections::{HashSet, HashMap}, "
+                     "ops::Index, ascii::AsciiExt};\nuse rand::Rng;\nuse regex::Regex;\nuse md5;\n"
+                     "use std::any::{Any, TypeId};\n\nfn scale(v: Vec<i32>) -> Vec<i32>{\n")
+_JAVA_DECLARATION = "import java.util.*;\nimport java.lang.*;\n\nclass Solution {\n    public List<Integer> scale(List<Integer> v) {\n"
+DECLARED = {
+    "cpp": (_CPP_DECLARATION + "    for (auto &x : v) x *= {K};\n    sort(v.begin(), v.end());\n    return v;\n}\n",
+            "#undef NDEBUG\n#include<assert.h>\nbool issame(vector<int> a, vector<int> b){ return a == b; }\n"
+            "int main(){\n    assert (issame(scale({3, 1, 2}), {1 * {K}, 2 * {K}, 3 * {K}}));\n}\n",
+            _CPP_DECLARATION),
+    "rust": ("fn main(){}\n\nuse std::collections::HashMap;\n\nfn scale(v: Vec<i32>) -> Vec<i32>{\n"
+             "    let mut out: Vec<i32> = v.iter().map(|x| x * {K}).collect();\n    out.sort();\n"
+             "    let _m: HashMap<i32, i32> = HashMap::new();\n    out\n}\n",
+             "\n#[cfg(test)]\nmod tests {\n    use super::*;\n\n    #[test]\n    fn test_scale() {\n"
+             "        assert!(scale(vec![3, 1, 2]) == vec![1 * {K}, 2 * {K}, 3 * {K}]);\n"
+             "        assert_eq!(scale(vec![]), vec![]);\n    }\n\n}\n",
+             _RUST_DECLARATION),
+}
 
 # A HumanEval-X-sized item per language: a function and test code that asserts on it. `{K}` varies
 # per item so that no compiler or result cache can answer the second one.
@@ -220,8 +228,11 @@ def main() -> None:
     parser.add_argument("--languages", default=",".join(ITEMS))
     parser.add_argument("--skip-python", action="store_true", help="only the compiled items")
     parser.add_argument("--declared-problems", type=int, default=0,
-                        help="also items with a declaration (C++, Java): this many problems ...")
-    parser.add_argument("--samples", type=int, default=4, help="... of this many samples each")
+                        help="also items with a declaration: this many problems ...")
+    parser.add_argument("--samples", type=int, default=4, help="... of this many samples each ...")
+    parser.add_argument("--declared-languages", default=None,
+                        help="... in these languages (of: " + ",".join(DECLARED) + "; default: those of "
+                             "--languages that have one, else cpp)")
     args = parser.parse_args()
     made: list[str] = []
     try:
@@ -280,12 +291,23 @@ def _compiled_rows(trees: dict[str, Path], args: argparse.Namespace) -> None:
         _declared_rows(trees, args)
 
 
+def _declared_languages(args: argparse.Namespace) -> list[str]:
+    if args.declared_languages:
+        chosen = args.declared_languages.split(",")
+        unknown = [language for language in chosen if language not in DECLARED]
+        if unknown:
+            raise SystemExit(f"no declared items for {', '.join(unknown)} (have: {', '.join(DECLARED)})")
+        return chosen
+    return [language for language in args.languages.split(",") if language in DECLARED] or ["cpp"]
+
+
 def _declared_rows(trees: dict[str, Path], args: argparse.Namespace) -> None:
-    """Items with HumanEval-X's `declaration`: "after" runs the test apart from the program (a test
-    process of its own, built once per problem); "before" builds it into the program."""
+    """Items with HumanEval-X's `declaration`: "after" runs the test apart from the program (a
+    test process of its own, built once per problem); "before" builds it into the program."""
     n, k = args.declared_problems, args.samples
-    for language in (lang for lang in args.languages.split(",") if lang in DECLARED):
-        print(f"\n{language} with a declaration, {n} problems x {k} samples (distinct programs), median wall ms per item:")
+    for language in _declared_languages(args):
+        print(f"\n{language} with a declaration, {n} problems x {k} samples (distinct programs), "
+              "median wall ms per item:")
         print("the first sample of a problem builds the test too; later samples reuse it\n")
         print(f"| {'tree':<8} | {'first sample':>12} | {'later samples':>13} | {'mean':>6} | passed |")
         print(f"|{'-' * 10}|{'-' * 14}|{'-' * 15}|{'-' * 8}|{'-' * 8}|")

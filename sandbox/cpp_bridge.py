@@ -17,11 +17,11 @@ cannot read, or types the bridge does not carry, leave the test code built into 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox import native_test
 from sandbox.languages import CXX_FLAGS
 
 _BRIDGE_DIR = Path(__file__).with_name("bridge")
@@ -134,5 +134,4 @@ def test_frame(source: str, extra_flags: list[str], runtime_object: str | None) 
     """The trusted test process's frame for `test_source(...)`: how the test server builds it (once
     per sandbox and test) and runs it."""
     build = ["/usr/bin/g++", *extra_flags, *CXX_FLAGS, "-o", "test", "test.cpp", *([runtime_object] if runtime_object else [])]
-    key = hashlib.sha256("\0".join([*build, source]).encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    return {"runner": "native", "key": key, "files": {"test.cpp": source}, "build": build, "run": ["./test"]}
+    return native_test.test_frame({"test.cpp": source}, build, ["./test"])

@@ -81,7 +81,7 @@ def _rustc_link_flags() -> tuple[str, ...]:
 _RUSTC_LINK_FLAGS = _rustc_link_flags()
 # Test code computes little: no optimisation (builds several times faster than -O), and still no
 # overflow checks or debug assertions, so the semantics are those of a release (-O) build.
-_RUSTC_TEST_FLAGS = ("-C", "opt-level=0", "-C", "overflow-checks=off", "-C", "debug-assertions=off",
+RUSTC_TEST_FLAGS = ("-C", "opt-level=0", "-C", "overflow-checks=off", "-C", "debug-assertions=off",
                      "--edition", "2021", *_RUSTC_LINK_FLAGS)
 
 LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
@@ -148,13 +148,13 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
     ),
     Language(
         name="rust+quick", aliases=(), source_name="main.rs",
-        compile=("/usr/bin/rustc", *_RUSTC_TEST_FLAGS, "-o", "main", "main.rs"),
+        compile=("/usr/bin/rustc", *RUSTC_TEST_FLAGS, "-o", "main", "main.rs"),
         run=("/prog/main",), toolchain=("/usr/bin/rustc", "/usr/bin/cc"),
         memory_markers=("memory allocation of",),
     ),
     Language(
         name="rust+tests", aliases=(), source_name="main.rs",
-        compile=("/usr/bin/rustc", *_RUSTC_TEST_FLAGS, "--test", "-o", "main", "main.rs"),
+        compile=("/usr/bin/rustc", *RUSTC_TEST_FLAGS, "--test", "-o", "main", "main.rs"),
         run=("/prog/main", "--test-threads=1", "--nocapture"), toolchain=("/usr/bin/rustc", "/usr/bin/cc"),
         memory_markers=("memory allocation of",),
     ),

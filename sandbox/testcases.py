@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from sandbox import cpp_bridge, java_bridge, pch
+from sandbox import cpp_bridge, java_bridge, pch, rust_bridge
 from sandbox.compare import CompareMode, clip, first_difference, outputs_match, values_match
 from sandbox.limits import Limits
 from sandbox.result import ExecResult, ExecStatus
@@ -60,7 +60,7 @@ class CodeTest(BaseModel):
     kind: Literal["code"] = "code"
     test_code: str
     declaration: str | None = Field(None, description="what the test code is built against (HumanEval-X's "
-                                    "`declaration`): with it, C++ and Java test code runs apart from the program")
+                                    "`declaration`): with it, C++, Java and Rust test code runs apart from the program")
 
 
 TestCase = Annotated[Union[StdioTest, CallTest, AssertTest, CodeTest], Field(discriminator="kind")]
@@ -255,7 +255,8 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
 
 def _cpp_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> tuple[str, str, dict] | None:
     """(language entry, program source, trusted test frame) for C++ test code run apart from the
-    program (sandbox/cpp_bridge.py), or None when the declaration cannot be bridged."""
+    program (sandbox/cpp_bridge.py), or None when the declaration cannot be bridged. `limits`: the
+    runs' (a test process sized by them, Java's, needs them)."""
     signature = cpp_bridge.entry_signature(test.declaration or "")
     if signature is None:
         return None
@@ -279,8 +280,17 @@ def _java_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> 
     return "java", java_bridge.program_source(source, signature), frame
 
 
+def _rust_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> tuple[str, str, dict] | None:
+    """The same for Rust (sandbox/rust_bridge.py)."""
+    signature = rust_bridge.entry_signature(test.declaration or "")
+    built = rust_bridge.test_source(signature, test.test_code) if signature is not None else None
+    if built is None:
+        return None
+    return "rust+quick", rust_bridge.program_source(source, signature), rust_bridge.test_frame(built)
+
+
 # Languages whose test code, given a declaration, runs apart from the program.
-_BRIDGES = {"cpp": _cpp_bridged, "java": _java_bridged}
+_BRIDGES = {"cpp": _cpp_bridged, "java": _java_bridged, "rust": _rust_bridged}
 
 
 def _test_error(channel: str) -> bool:

@@ -167,25 +167,44 @@ _RUST_MAIN = re.compile(r"^fn\s+main\s*\(\s*\)", re.MULTILINE)
 _RUST_TESTS_MOD = re.compile(r"#\[cfg\(test\)\]\s*mod\s+([A-Za-z_]\w*)\s*\{")
 
 
-def _rust_fast(program: str, test_code: str) -> tuple[str, str] | None:
-    """HumanEval-X's shape (`#[cfg(test)] mod tests { #[test] fn t() {...} }`) as a plain binary
-    whose `main` calls each test in order: no libtest to build and link, about half the build
-    time of `--test`. A panicking test ends the run with exit status 101, as under libtest.
-    Anything else (several test modules, attributes such as `#[should_panic]`) uses `--test`."""
+def _newlines_kept(replacement: str) -> Callable[[re.Match], str]:
+    """A substitution that keeps the line breaks it replaces (the test code's line numbers stay)."""
+    return lambda m: m.expand(replacement) + "\n" * m.group(0).count("\n")
+
+
+def rust_plain_tests(test_code: str) -> tuple[str, list[str]] | None:
+    """HumanEval-X's shape (`#[cfg(test)] mod tests { #[test] fn t() {...} }`) as plain code: the
+    module with its tests made `pub fn`, and the path of each test, in order, for a `main` to
+    call. None for anything else (several test modules, attributes such as `#[should_panic]`)."""
     modules = _RUST_TESTS_MOD.findall(test_code)
     tests = _RUST_TEST_FN.findall(test_code)
-    if len(modules) != 1 or not tests or len(tests) != test_code.count("#[") - 1 \
-            or "#[test]" in program or "#[cfg(test)]" in program or len(_RUST_MAIN.findall(program)) > 1:
+    if len(modules) != 1 or not tests or len(tests) != test_code.count("#[") - 1:
         return None
-    module = modules[0]
-    body = _RUST_TESTS_MOD.sub(f"mod {module} {{", test_code)
-    body = _RUST_TEST_FN.sub(lambda m: f"pub fn {m.group(1)}()", body)
-    program = _RUST_MAIN.sub("#[allow(dead_code)]\nfn referee_program_main()", program)
-    calls = "".join(f"    {module}::{name}();\n" for name in tests)
+    body = _RUST_TESTS_MOD.sub(_newlines_kept(r"mod \1 {"), test_code)
+    body = _RUST_TEST_FN.sub(_newlines_kept(r"pub fn \1()"), body)
+    return body, [f"{modules[0]}::{name}" for name in tests]
+
+
+def _rust_fast(program: str, test_code: str) -> tuple[str, str] | None:
+    """HumanEval-X's shape as a plain binary whose `main` calls each test in order: no libtest to
+    build and link, about half the build time of `--test`. A panicking test ends the run with exit
+    status 101, as under libtest. Anything else uses `--test`."""
+    plain = rust_plain_tests(test_code)
+    if plain is None or "#[test]" in program or "#[cfg(test)]" in program or len(_RUST_MAIN.findall(program)) > 1:
+        return None
+    body, tests = plain
+    program = rename_rust_main(program)
+    calls = "".join(f"    {name}();\n" for name in tests)
     main = ("fn main() {\n" + calls + "    let mut token = String::new();\n"
             "    std::io::stdin().read_line(&mut token).unwrap();\n"
             f'    println!("\\n{DONE_MARKER} {{}}", token.trim_end());\n}}\n')
     return "rust+quick", f"{program}\n\n#[allow(unused_imports)]\n{body}\n\n{main}"
+
+
+def rename_rust_main(program: str) -> str:
+    """The program with its `fn main` (HumanEval-X completions start with `fn main(){}`) renamed,
+    so that another `main` can be added."""
+    return _RUST_MAIN.sub("#[allow(dead_code)]\nfn referee_program_main()", program)
 
 
 def _bash(program: str, test_code: str) -> str:
