@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sandbox import pch
+from sandbox import native_test, pch
 from sandbox.languages import JAVAC_JVM_FLAGS, LANGUAGES
 from sandbox.testcode import java_main_class, java_parts
 
@@ -394,10 +394,9 @@ def test_frame(source: str, test_code: str, box: Sandbox, memory_mb: int, timeou
     compiled once per test and process) and how the test server runs it; or, where the warm
     javac cannot compile it, how the test server builds it with javac in the sandbox."""
     java = LANGUAGES["java"]
-    jvm_flags = [arg for arg in java.run[1:java.run.index("-cp")]]
+    jvm_flags = java.run[1:java.run.index("-cp")]
     run = [JAVA, *(flag.format(memory_mb=memory_mb) for flag in jvm_flags), "-cp", ".", java_main_class(test_code)]
-    key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    frame = {"runner": "native", "key": key, "run": run, "tasks": TEST_TASKS}
+    key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
     with _compiled_lock:
         classes = _compiled.get(key)
         if classes is not None:
@@ -416,8 +415,8 @@ def test_frame(source: str, test_code: str, box: Sandbox, memory_mb: int, timeou
                 while len(_compiled) > _COMPILED_KEPT:
                     _compiled.popitem(last=False)
     if classes is not None:
-        return {**frame, "files": dict(classes)}
+        return native_test.test_frame(classes, None, run, TEST_TASKS)
     # javac in the sandbox decides, and says why a test that does not compile does not build
     build = ["/usr/bin/javac", *JAVAC_JVM_FLAGS, *pch.javac_flags(box.pch_bound), "-encoding", "UTF-8",
              "-proc:none", "-d", ".", TEST_FILE]
-    return {**frame, "files": {TEST_FILE: source}, "build": build}
+    return native_test.test_frame({TEST_FILE: source}, build, run, TEST_TASKS)

@@ -108,7 +108,7 @@ IN_PROCESS_HACKS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="test code in C and Java, and in C++ and Rust without a declaration, "
+@pytest.mark.xfail(strict=True, reason="test code in C, and in C++, Java and Rust without a declaration, "
                                        "runs in the program's process")
 @pytest.mark.parametrize("name", sorted(IN_PROCESS_HACKS))
 def test_known_in_process_hacks(name):
