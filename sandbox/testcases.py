@@ -212,7 +212,8 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
     for index, test in tests:
         run_language, combined = shape.build(source, test.test_code)
         trusted = shape.trusted_test(test.test_code) if shape.trusted_test is not None else None
-        bridged = _BRIDGES[language](source, test, box, options.limits) if language in _BRIDGES and test.declaration else None
+        bridged = _BRIDGES[language](source, test, box, options.limits, deadline) \
+            if language in _BRIDGES and test.declaration else None
         if bridged is not None:  # the test apart from the program, built against the declaration
             run_language, combined, trusted = bridged
             if trusted.get("build"):
@@ -253,10 +254,11 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
     return report
 
 
-def _cpp_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> tuple[str, str, dict] | None:
+def _cpp_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits,
+                 deadline: float | None) -> tuple[str, str, dict] | None:
     """(language entry, program source, trusted test frame) for C++ test code run apart from the
-    program (sandbox/cpp_bridge.py), or None when the declaration cannot be bridged. `limits`: the
-    runs' (a test process sized by them, Java's, needs them)."""
+    program (sandbox/cpp_bridge.py), or None when the declaration cannot be bridged. `limits` and
+    `deadline`: the runs' (for a bridge that sizes its test process or compiles it here: Java's)."""
     signature = cpp_bridge.entry_signature(test.declaration or "")
     if signature is None:
         return None
@@ -268,7 +270,8 @@ def _cpp_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> t
             cpp_bridge.test_frame(test_cpp, pch.compile_flags("pch", test_cpp, box.pch_bound), runtime))
 
 
-def _java_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> tuple[str, str, dict] | None:
+def _java_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits,
+                  deadline: float | None) -> tuple[str, str, dict] | None:
     """The same for Java (sandbox/java_bridge.py): the test compiled by the service's warm javac."""
     signature = java_bridge.entry_signature(test.declaration or "")
     if signature is None:
@@ -276,11 +279,13 @@ def _java_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> 
     if not box.alive:
         box.start()  # binds the compiler caches' directory (see `Sandbox.pch_bound`)
     test_java = java_bridge.test_source(signature, test.test_code)
-    frame = java_bridge.test_frame(test_java, test.test_code, box, limits.memory_mb, limits.for_compile().wall_time_s)
+    compile_s = limits.for_compile().within(None if deadline is None else deadline - time.monotonic()).wall_time_s
+    frame = java_bridge.test_frame(test_java, test.test_code, box, limits.memory_mb, compile_s)
     return "java", java_bridge.program_source(source, signature), frame
 
 
-def _rust_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> tuple[str, str, dict] | None:
+def _rust_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits,
+                  deadline: float | None) -> tuple[str, str, dict] | None:
     """The same for Rust (sandbox/rust_bridge.py)."""
     signature = rust_bridge.entry_signature(test.declaration or "")
     built = rust_bridge.test_source(signature, test.test_code) if signature is not None else None

@@ -129,6 +129,32 @@ def test_a_returned_list_whose_equals_is_always_true_earns_nothing():
     assert score(program, LIST_TEST, None).reward == 1.0
 
 
+FORGED_REPLY = """import java.util.*;
+import java.io.*;
+class Solution {
+    public List<Integer> scale(List<Integer> v) {
+        try (OutputStream out = new FileOutputStream("/proc/self/fd/5")) {
+            out.write(new byte[] {BYTES});
+        } catch (IOException e) { }
+        return v;
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("reply, reason", [
+    ("0, 0, 0, 6, 0, 1, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff", "a value ended early"),  # a list of 2^31 - 1
+    ("0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0", "the program exited during the tests"),  # a 2 GiB frame
+    ("0, 0, 0, 2, 0, 1", "a value ended early"),  # a list without its count
+])
+def test_replies_the_program_forges_on_its_pipe_fail_it(reply, reason):
+    """The program writes a reply of its own making on the pipe the bridge answers on: the test's
+    side checks every count against the bytes it has, and fails the program, never itself."""
+    verdict = score(FORGED_REPLY.replace("BYTES", reply), LIST_TEST, LIST_DECLARATION)
+    assert_zero(verdict)
+    assert verdict.details["tests"][0]["reason"] == reason, verdict.details
+
+
 def test_the_program_cannot_find_the_tests_expected_value():
     """The test's expected value is a string only the test holds (in its class files too); the
     program searches every file it can see for it and returns what it finds."""
