@@ -4,6 +4,7 @@ per HumanEval-X-like item (compile included) in each language.
     .venv/bin/python -m bench.code_harness --before e705a2c [--programs 60] [--items 6]
     .venv/bin/python -m bench.code_harness --before afdcbe0 --skip-python --languages cpp,java,c
     .venv/bin/python -m bench.code_harness --before e319620 --skip-python --languages cpp --declared-problems 8
+    .venv/bin/python -m bench.code_harness --before e319620 --skip-python --languages java --declared-problems 6
     .venv/bin/python -m bench.code_harness --before e319620 --skip-python --languages rust --items 8 \
         --declared-problems 6 --samples 4 --declared-languages rust
 
@@ -19,7 +20,7 @@ ratio is printed.
     HumanEval-X items had to be sent; for Rust with a `main` that calls the tests, since the
     `#[cfg(test)]` module of a plain build is not even compiled); "after" uses the reference's
     `test_code` shape. The figure is the median per item.
-  * `--declared-problems N`: items that carry HumanEval-X's `declaration` (C++ and Rust, see
+  * `--declared-problems N`: items that carry HumanEval-X's `declaration` (C++, Java and Rust, see
     `--declared-languages`), N problems of `--samples` distinct programs each; "after" runs each
     test apart from its program (built once per problem), so the first sample of a problem and the
     later ones are reported apart.
@@ -111,10 +112,10 @@ program, test_code, declaration = json.loads(sys.stdin.read())
 comment = "#" if language == "bash" else "//"
 declared = "declaration" in CodeTest.model_fields  # an older tree builds the test into the program
 box = Sandbox(); box.start()
-try:
+try:  # compiler caches built before timing, as a warm service has them
     from sandbox import pch
-    for name in pch.VARIANTS:
-        pch.build(name)
+    for name in (*pch.VARIANTS, getattr(pch, "JAVAC_ARCHIVE", ""), getattr(pch, "JAVAC_SERVER", "")):
+        name and pch.build(name)
 except ImportError:
     pass
 first, later, cpus, passed = [], [], [], 0
@@ -134,15 +135,16 @@ print(json.dumps({"first_ms": statistics.median(first), "later_ms": statistics.m
                   "mean_ms": statistics.mean(first + later), "passed": passed, "items": len(first + later)}))
 '''
 
-# HumanEval-X's shapes with their `declaration`, as (program, test code, declaration). C++: the
-# program continues the declaration. Rust: the declaration names crates the sandbox does not have
-# (`rand`, `regex`, `md5`), so the program, as a completion would, starts with `fn main(){}` and
-# restates only the `use` lines it needs.
+# HumanEval-X's shapes with their `declaration`, as (program, test code, declaration). C++ and
+# Java: the program continues the declaration. Rust: the declaration names crates the sandbox does
+# not have (`rand`, `regex`, `md5`), so the program, as a completion would, starts with
+# `fn main(){}` and restates only the `use` lines it needs.
 _CPP_DECLARATION = ("#include<stdio.h>\n#include<math.h>\n#include<vector>\n#include<string>\n#include<algorithm>\n"
                     "using namespace std;\n#include<stdlib.h>\nvector<int> scale(vector<int> v){\n")
 _RUST_DECLARATION = ("\nuse std::{slice::Iter, cmp::{max, self}, mem::replace, collections::{HashSet, HashMap}, "
                      "ops::Index, ascii::AsciiExt};\nuse rand::Rng;\nuse regex::Regex;\nuse md5;\n"
                      "use std::any::{Any, TypeId};\n\nfn scale(v: Vec<i32>) -> Vec<i32>{\n")
+_JAVA_DECLARATION = "import java.util.*;\nimport java.lang.*;\n\nclass Solution {\n    public List<Integer> scale(List<Integer> v) {\n"
 DECLARED = {
     "cpp": (_CPP_DECLARATION + "    for (auto &x : v) x *= {K};\n    sort(v.begin(), v.end());\n    return v;\n}\n",
             "#undef NDEBUG\n#include<assert.h>\nbool issame(vector<int> a, vector<int> b){ return a == b; }\n"
@@ -301,7 +303,7 @@ def _declared_languages(args: argparse.Namespace) -> list[str]:
 
 def _declared_rows(trees: dict[str, Path], args: argparse.Namespace) -> None:
     """Items with HumanEval-X's `declaration`: "after" runs the test apart from the program (a
-    second executable, built once per problem and sandbox); "before" builds it into the program."""
+    test process of its own, built once per problem); "before" builds it into the program."""
     n, k = args.declared_problems, args.samples
     for language in _declared_languages(args):
         print(f"\n{language} with a declaration, {n} problems x {k} samples (distinct programs), "

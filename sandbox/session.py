@@ -57,7 +57,10 @@ _CONTROL_SLACK_S = 15.0  # how long past a run's own wall limit we wait before d
 
 def _test_tasks(test: dict | None) -> int:
     """The tasks (processes and threads) the trusted test process of `test` may need."""
-    return 0 if test is None else _TEST_RUNNER_TASKS.get(test.get("runner"), 1)
+    if test is None:
+        return 0
+    tasks = test.get("tasks")  # a native test says what it runs (a JVM's threads)
+    return int(tasks) if isinstance(tasks, int) else _TEST_RUNNER_TASKS.get(test.get("runner"), 1)
 
 
 class SandboxError(RuntimeError):

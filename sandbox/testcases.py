@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from sandbox import cpp_bridge, pch, rust_bridge
+from sandbox import cpp_bridge, java_bridge, pch, rust_bridge
 from sandbox.compare import CompareMode, clip, first_difference, outputs_match, values_match
 from sandbox.limits import Limits
 from sandbox.result import ExecResult, ExecStatus
@@ -60,7 +60,7 @@ class CodeTest(BaseModel):
     kind: Literal["code"] = "code"
     test_code: str
     declaration: str | None = Field(None, description="what the test code is built against (HumanEval-X's "
-                                    "`declaration`): with it, C++ and Rust test code runs apart from the program")
+                                    "`declaration`): with it, C++, Java and Rust test code runs apart from the program")
 
 
 TestCase = Annotated[Union[StdioTest, CallTest, AssertTest, CodeTest], Field(discriminator="kind")]
@@ -212,10 +212,11 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
     for index, test in tests:
         run_language, combined = shape.build(source, test.test_code)
         trusted = shape.trusted_test(test.test_code) if shape.trusted_test is not None else None
-        bridged = _BRIDGES[language](source, test, box) if language in _BRIDGES and test.declaration else None
+        bridged = _BRIDGES[language](source, test, box, options.limits) if language in _BRIDGES and test.declaration else None
         if bridged is not None:  # the test apart from the program, built against the declaration
             run_language, combined, trusted = bridged
-            box.prebuild_test(trusted, options.limits)  # the test builds while the program compiles
+            if trusted.get("build"):
+                box.prebuild_test(trusted, options.limits)  # the test builds while the program compiles
         with box.program(run_language, combined, files=files, limits=options.limits, deadline=deadline) as prog:
             report.compile = prog.compile_result
             if prog.compile_result is not None and not prog.compile_result.ok:
@@ -252,9 +253,10 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
     return report
 
 
-def _cpp_bridged(source: str, test: CodeTest, box: Sandbox) -> tuple[str, str, dict] | None:
+def _cpp_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> tuple[str, str, dict] | None:
     """(language entry, program source, trusted test frame) for C++ test code run apart from the
-    program (sandbox/cpp_bridge.py), or None when the declaration cannot be bridged."""
+    program (sandbox/cpp_bridge.py), or None when the declaration cannot be bridged. `limits`: the
+    runs' (a test process sized by them, Java's, needs them)."""
     signature = cpp_bridge.entry_signature(test.declaration or "")
     if signature is None:
         return None
@@ -266,7 +268,19 @@ def _cpp_bridged(source: str, test: CodeTest, box: Sandbox) -> tuple[str, str, d
             cpp_bridge.test_frame(test_cpp, pch.compile_flags("pch", test_cpp, box.pch_bound), runtime))
 
 
-def _rust_bridged(source: str, test: CodeTest, box: Sandbox) -> tuple[str, str, dict] | None:
+def _java_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> tuple[str, str, dict] | None:
+    """The same for Java (sandbox/java_bridge.py): the test compiled by the service's warm javac."""
+    signature = java_bridge.entry_signature(test.declaration or "")
+    if signature is None:
+        return None
+    if not box.alive:
+        box.start()  # binds the compiler caches' directory (see `Sandbox.pch_bound`)
+    test_java = java_bridge.test_source(signature, test.test_code)
+    frame = java_bridge.test_frame(test_java, test.test_code, box, limits.memory_mb, limits.for_compile().wall_time_s)
+    return "java", java_bridge.program_source(source, signature), frame
+
+
+def _rust_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits) -> tuple[str, str, dict] | None:
     """The same for Rust (sandbox/rust_bridge.py)."""
     signature = rust_bridge.entry_signature(test.declaration or "")
     if signature is None:
@@ -282,7 +296,7 @@ def _rust_bridged(source: str, test: CodeTest, box: Sandbox) -> tuple[str, str, 
 
 
 # Languages whose test code, given a declaration, runs apart from the program.
-_BRIDGES = {"cpp": _cpp_bridged, "rust": _rust_bridged}
+_BRIDGES = {"cpp": _cpp_bridged, "java": _java_bridged, "rust": _rust_bridged}
 
 
 def _test_error(channel: str) -> bool:

@@ -94,16 +94,25 @@ _JAVA_MAIN_CLASS = re.compile(r"\bclass\s+([A-Za-z_$][\w$]*)[^{]*\{(?:(?!\bclass
                               re.DOTALL)
 
 
+def java_parts(text: str) -> tuple[list[str], str]:
+    """(import lines, the rest without `package` or imports, with no public type): Java source
+    ready to share one file with other code."""
+    imports = [line.strip() for line in _JAVA_IMPORT.findall(text)]
+    return imports, _JAVA_TOP_PUBLIC.sub(r"\1\2", _JAVA_PACKAGE.sub("", _JAVA_IMPORT.sub("", text)))
+
+
+def java_main_class(test_code: str) -> str:
+    """The class of Java test code whose `main` runs the tests."""
+    main = _JAVA_MAIN_CLASS.search(test_code)
+    return main.group(1) if main else "Main"
+
+
 def _java(program: str, test_code: str) -> str:
     """One file: imports first, no other public type, and a public harness class that calls the
     test's `main`, then prints the token line."""
-    main = _JAVA_MAIN_CLASS.search(test_code)
-    main_class = main.group(1) if main else "Main"
-    imports = _JAVA_IMPORT.findall(program) + _JAVA_IMPORT.findall(test_code)
-    parts = []
-    for text in (program, test_code):
-        text = _JAVA_PACKAGE.sub("", _JAVA_IMPORT.sub("", text))
-        parts.append(_JAVA_TOP_PUBLIC.sub(r"\1\2", text))
+    main_class = java_main_class(test_code)
+    (program_imports, program_body), (test_imports, test_body) = java_parts(program), java_parts(test_code)
+    imports, parts = program_imports + test_imports, [program_body, test_body]
     harness = (
         "public class RefereeTestHarness {\n"
         "    public static void main(String[] args) throws Throwable {\n"
@@ -116,7 +125,7 @@ def _java(program: str, test_code: str) -> str:
         "    }\n"
         "}\n"
     )
-    return "\n".join(line.strip() for line in imports) + "\n\n" + "\n\n".join(parts) + "\n\n" + harness
+    return "\n".join(imports) + "\n\n" + "\n\n".join(parts) + "\n\n" + harness
 
 
 _JS_DIR = Path(__file__).with_name("js")

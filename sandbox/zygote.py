@@ -758,10 +758,12 @@ def _native_test_compile(test: dict, directory: str, null: int, limits: dict, st
     work = f"{directory}.{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     os.mkdir(work)
-    _write_files(work, {name: text.encode("utf-8", "surrogatepass") for name, text in test["files"].items()})
+    _write_files(work, {name: text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+                        for name, text in test["files"].items()})
     room = dict(limits, cpu_time_s=max(float(limits["cpu_time_s"]), _NATIVE_BUILD_CPU_S),
                 file_size_mb=max(int(limits["file_size_mb"]), 64))
-    status, stderr = _native_spawn(test["build"], work, (null, null), null, room, state)
+    # No build: the files are the built test already (class files compiled by the service).
+    status, stderr = _native_spawn(test["build"], work, (null, null), null, room, state) if test.get("build") else (0, b"")
     if status != 0:
         shutil.rmtree(work, ignore_errors=True)
         return {"passed": False, "test_error": True,
@@ -822,7 +824,8 @@ def _native_verdict(status: int, stderr: bytes) -> dict:
     if "referee: " in text:  # the bridge: the program went away mid-call
         return {"passed": False, "reason": text.split("referee: ", 1)[1].splitlines()[0]}
     lines = [line for line in text.splitlines() if line.strip()]
-    told = next((line for line in reversed(lines) if "Assertion" in line or "assert" in line), lines[-1] if lines else "")
+    told = next((line for line in reversed(lines) if "Assertion" in line or "assert" in line or
+                 line.startswith("Exception in thread")), lines[-1] if lines else "")
     what = f"killed by signal {status - 128}" if status > 128 else f"exit status {status}"
     return {"passed": False, "reason": f"the test failed ({what})" + (f": {told[-400:]}" if told else "")}
 

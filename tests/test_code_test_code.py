@@ -80,11 +80,12 @@ def test_rust_test_code_keeps_release_semantics():
     assert verdict.status.value == "ok" and verdict.reward == 1.0, verdict.details
 
 
-# Test code built into the program (C, Java, and C++ and Rust without a declaration) shares its
+# Test code built into the program (C, and C++, Java and Rust without a declaration) shares its
 # compilation unit and process: a program written against the tests can change what they mean.
 # Known and documented (docs/code.md, "Test code in every language"); each must earn 0 once such
-# tests run apart from the program. With a declaration, the C++ and Rust ones do
-# (tests/test_code_cpp_bridge.py, tests/test_code_rust_bridge.py); these cases have none.
+# tests run apart from the program. With a declaration, the C++, Java and Rust ones do
+# (tests/test_code_cpp_bridge.py, tests/test_code_java_bridge.py, tests/test_code_rust_bridge.py);
+# these cases have none.
 IN_PROCESS_HACKS = {
     "cpp: a global operator== that always says equal": ("cpp",
         "#include<vector>\nusing namespace std;\nbool operator==(const vector<int>&, const vector<int>&) { return true; }\n"
@@ -107,7 +108,7 @@ IN_PROCESS_HACKS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="test code in C and Java, and in C++ and Rust without a declaration, "
+@pytest.mark.xfail(strict=True, reason="test code in C, and in C++, Java and Rust without a declaration, "
                                        "runs in the program's process")
 @pytest.mark.parametrize("name", sorted(IN_PROCESS_HACKS))
 def test_known_in_process_hacks(name):
