@@ -41,7 +41,7 @@ class Language:
     toolchain: tuple[str, ...] = ()  # executables that must exist (sandbox paths)
     warm_python: bool = False  # runs in-process on the warm interpreter instead of exec
     memory_markers: tuple[str, ...] = ()  # stderr text meaning "ran out of memory"
-    compile_cache: str = ""  # `pch`, `pch+bridge`, `javac`: caches built by the service (sandbox/pch.py)
+    compile_cache: str = ""  # `pch`, `pch+bridge`, `rust-bridge`, `javac`: caches built by the service (sandbox/pch.py)
     env: dict[str, str] = field(default_factory=dict)
     packages: tuple[str, ...] = ()  # the Debian packages that provide the toolchain
 
@@ -151,6 +151,12 @@ LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (
         compile=("/usr/bin/rustc", *RUSTC_TEST_FLAGS, "-o", "main", "main.rs"),
         run=("/prog/main",), toolchain=("/usr/bin/rustc", "/usr/bin/cc"),
         memory_markers=("memory allocation of",),
+    ),
+    Language(  # the program side of Rust tests run apart from it (sandbox/rust_bridge.py)
+        name="rust+bridge", aliases=(), source_name="main.rs",
+        compile=("/usr/bin/rustc", *RUSTC_TEST_FLAGS, "-o", "main", "main.rs"),
+        run=("/prog/main",), toolchain=("/usr/bin/rustc", "/usr/bin/cc"),
+        memory_markers=("memory allocation of",), compile_cache="rust-bridge",
     ),
     Language(
         name="rust+tests", aliases=(), source_name="main.rs",

@@ -1,6 +1,7 @@
 """Compiler caches built once by the service and shared read-only by every build: precompiled C++
-headers, a class-data archive of javac, and the runtime object of the C++ bridge
-(sandbox/cpp_bridge.py), all from fixed input in this package.
+headers, a class-data archive of javac, the runtime object of the C++ bridge
+(sandbox/cpp_bridge.py) and the Rust bridge as a compiled crate (sandbox/rust_bridge.py), all
+from fixed input in this package.
 
 Parsing `<vector>`, `<string>`, `<algorithm>` ... is about half of a HumanEval-X item's `g++ -O2`
 time, and `<bits/stdc++.h>` is most of a competitive program's. The service (trusted, outside
@@ -35,7 +36,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from sandbox.languages import CXX_FLAGS, JAVAC_JVM_FLAGS
+from sandbox.languages import CXX_FLAGS, JAVAC_JVM_FLAGS, RUSTC_TEST_FLAGS
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ JAVAC_SERVER = "javac-server"  # the warm javac's class directory, next to them
 JAVAC_SERVER_SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "java", "RefereeJavacServer.java")
 BRIDGE_RUNTIME = "bridge"  # the C++ bridge's runtime object, next to them
 BRIDGE_SOURCE = Path(__file__).with_name("bridge") / "bridge_runtime.cpp"
+RUST_BRIDGE = "rust-bridge"  # the Rust bridge's crate (an rlib), next to them
+RUST_BRIDGE_SOURCE = Path(__file__).with_name("bridge") / "bridge.rs"
+RUST_BRIDGE_CRATE = "referee_bridge_lib"  # its crate name: `referee_bridge_lib::referee_bridge`
+RUSTC = "/usr/bin/rustc"  # the compiler of the Rust entries in sandbox/languages.py
 _JAVA_SAMPLE = """import java.util.*;
 import java.util.function.*;
 import java.util.stream.*;
@@ -112,7 +117,7 @@ def _key(name: str) -> str:
     """Changes when the compiler, its flags or the header list change."""
     java = name in (JAVAC_ARCHIVE, JAVAC_SERVER)
     try:
-        real = os.path.realpath(JAVAC if java else GXX)
+        real = os.path.realpath(JAVAC if java else RUSTC if name == RUST_BRIDGE else GXX)
         info = os.stat(real)
         compiler = f"{real}:{info.st_size}:{info.st_mtime_ns}"
         if java:  # the JDK's class image
@@ -122,6 +127,8 @@ def _key(name: str) -> str:
         compiler = "missing"
     if name == JAVAC_SERVER:
         parts: tuple[str, ...] = (_server_source(),)
+    elif name == RUST_BRIDGE:
+        parts = (*RUSTC_TEST_FLAGS, RUST_BRIDGE_SOURCE.read_text(encoding="utf-8"))
     elif java:
         parts = (*JAVAC_JVM_FLAGS, _JAVA_SAMPLE)
     elif name == BRIDGE_RUNTIME:  # the object changes with its source and its header
@@ -238,9 +245,24 @@ def bridge_object(bound: tuple[int, int] | None = None) -> str | None:
     return None
 
 
+def rust_bridge_crate(bound: tuple[int, int] | None = None) -> str | None:
+    """The Rust bridge (sandbox/bridge/bridge.rs) compiled as a crate, as the sandbox sees it, built
+    now if missing (~0.3 s of CPU, once per host: checking and compiling the bridge's module was
+    most of each build that held it); None if it cannot be built."""
+    if not os.access(RUSTC, os.X_OK) or not _usable(bound):
+        return None
+    name = f"lib{_key(RUST_BRIDGE)}.rlib"
+    if os.path.exists(os.path.join(host_dir(), name)) or _build_rust_bridge():
+        return f"{SANDBOX_DIR}/{name}"
+    return None
+
+
 def compile_flags(cache: str, source: str, bound: tuple[int, int] | None) -> list[str]:
-    """Extra compiler flags for a language's `compile_cache` (`pch`, `pch+bridge` or `javac`), in a
-    sandbox that bound `bound` (`bound_identity()` at its start) at /pch."""
+    """Extra compiler flags for a language's `compile_cache` (`pch`, `pch+bridge`, `rust-bridge` or
+    `javac`), in a sandbox that bound `bound` (`bound_identity()` at its start) at /pch."""
+    if cache == RUST_BRIDGE:
+        crate = rust_bridge_crate(bound)
+        return ["--extern", f"{RUST_BRIDGE_CRATE}={crate}"] if crate else []
     if cache == "pch":
         return pch_flags(source, bound)
     if cache == "pch+bridge":
@@ -342,6 +364,37 @@ def _build_bridge_object() -> bool:
             return True
         except (OSError, subprocess.SubprocessError) as exc:
             log.warning("the C++ bridge's runtime failed to build: %s", exc)
+            return False
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build_rust_bridge() -> bool:
+    directory = host_dir()
+    target = os.path.join(directory, f"lib{_key(RUST_BRIDGE)}.rlib")
+    with open(os.path.join(directory, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if os.path.exists(target):
+                return True
+            _remove_leftovers(directory)
+            tmp = f"{target}.{os.getpid()}.tmp"
+            source = RUST_BRIDGE_SOURCE.read_text(encoding="utf-8").replace("\nmod referee_bridge {", "\npub mod referee_bridge {", 1)
+            with tempfile.TemporaryDirectory(prefix="referee-rust-bridge-") as work:
+                with open(os.path.join(work, "lib.rs"), "w", encoding="utf-8") as fh:
+                    fh.write(source)
+                proc = subprocess.run([RUSTC, *RUSTC_TEST_FLAGS, "--crate-type", "rlib", "--crate-name", RUST_BRIDGE_CRATE,
+                                       "-o", tmp, "lib.rs"], capture_output=True, text=True, cwd=work,
+                                      env={"PATH": "/usr/bin:/bin", "LANG": "C", "TMPDIR": work},
+                                      stdin=subprocess.DEVNULL, timeout=300)
+            if proc.returncode != 0:
+                log.warning("the Rust bridge failed to build: %s", proc.stderr[-2000:])
+                return False
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+            return True
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("the Rust bridge failed to build: %s", exc)
             return False
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sandbox import native_test
 from sandbox.languages import RUSTC_TEST_FLAGS
+from sandbox.pch import RUST_BRIDGE_CRATE
 from sandbox.testcode import rename_rust_main, rust_plain_tests
 
 BRIDGE = Path(__file__).with_name("bridge").joinpath("bridge.rs").read_text(encoding="utf-8")
@@ -328,14 +329,19 @@ def _declared(kind: RustType) -> str:
     return kind.owned()
 
 
-def program_source(program: str, sig: Signature) -> str:
+def _bridge(crate: str | None) -> str:
+    """The bridge's module: from its compiled crate (sandbox/pch.py) when there is one, else its source."""
+    return f"use ::{RUST_BRIDGE_CRATE}::referee_bridge;\n" if crate else BRIDGE
+
+
+def program_source(program: str, sig: Signature, crate: str | None) -> str:
     """The program (its `main` renamed), then the bridge and a `main` that answers calls to the
-    declared function."""
+    declared function (built with the bridge's `crate` when there is one)."""
     reads = "".join(f"        let referee_a{i}: {kind.owned()} = referee_bridge::Get::get(referee_in);\n"
                     for i, (_, kind) in enumerate(sig.params))
     args = ", ".join(_lend(kind, f"&referee_a{i}") if kind.borrows else f"referee_a{i}"
                      for i, (_, kind) in enumerate(sig.params))
-    return (f"{rename_rust_main(program)}\n\n{BRIDGE}\n"
+    return (f"{rename_rust_main(program)}\n\n{_bridge(crate)}\n"
             "fn main() {\n"
             "    referee_bridge::serve(|referee_in: &mut referee_bridge::Reader, referee_out: &mut ::std::vec::Vec<u8>| {\n"
             f"{reads}"
@@ -355,9 +361,10 @@ def preamble_for_test(preamble: str) -> str:
 class TestBuild:
     source: str
     libtest: bool  # built with `--test` (run by libtest) rather than as a plain binary
+    crate: str | None  # the bridge's compiled crate it is built with, if any
 
 
-def test_source(sig: Signature, test_code: str) -> TestBuild | None:
+def test_source(sig: Signature, test_code: str, crate: str | None) -> TestBuild | None:
     """The declaration with the declared function as a stub that calls the program, then the test
     code: a plain binary whose `main` calls each test (HumanEval-X's shape, or test code with a
     `main` of its own), else a libtest one. None for test code with neither tests nor `main`."""
@@ -366,24 +373,25 @@ def test_source(sig: Signature, test_code: str) -> TestBuild | None:
             "    let referee_reply = referee_bridge::call(&referee_args);\n"
             f"    let referee_value: {sig.returns.owned()} = referee_bridge::result(referee_reply);\n"
             f"    {_leak(sig.returns, 'referee_value')}\n}}\n\n")
-    head = f"{_ALLOW}{preamble_for_test(sig.preamble)}\n{BRIDGE}\n{stub}"
+    head = f"{_ALLOW}{preamble_for_test(sig.preamble)}\n{_bridge(crate)}\n{stub}"
     first_line = head.count("\n") + 1  # where the test code starts: its own line numbers in messages
     plain = rust_plain_tests(test_code)
     if plain is not None:
         body, tests = plain
         calls = "".join(f"    {name}();\n" for name in tests)
         main = f"fn main() {{\n    referee_bridge::report_panics({first_line});\n{calls}}}\n"
-        return TestBuild(f"{head}{body}\n\n{main}", libtest=False)
+        return TestBuild(f"{head}{body}\n\n{main}", libtest=False, crate=crate)
     if "#[test]" in test_code:
-        return TestBuild(f"{head}{test_code}\n", libtest=True)
+        return TestBuild(f"{head}{test_code}\n", libtest=True, crate=crate)
     if _TEST_MAIN.search(test_code):
-        return TestBuild(f"{head}{test_code}\n", libtest=False)
+        return TestBuild(f"{head}{test_code}\n", libtest=False, crate=crate)
     return None
 
 
 def test_frame(build: TestBuild) -> dict:
     """The trusted test process's frame: how the test server builds it (once per sandbox and
     test) and runs it (libtest one test at a time, panics on stderr where the verdict reads them)."""
-    command = ["/usr/bin/rustc", *RUSTC_TEST_FLAGS, *(["--test"] if build.libtest else []), "-o", "test", "test.rs"]
+    command = ["/usr/bin/rustc", *RUSTC_TEST_FLAGS, *(["--test"] if build.libtest else []),
+               *(["--extern", f"{RUST_BRIDGE_CRATE}={build.crate}"] if build.crate else []), "-o", "test", "test.rs"]
     run = ["./test", "--test-threads=1", "--nocapture"] if build.libtest else ["./test"]
     return native_test.test_frame({"test.rs": build.source}, command, run)

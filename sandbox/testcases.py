@@ -288,10 +288,16 @@ def _rust_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits,
                   deadline: float | None) -> tuple[str, str, dict] | None:
     """The same for Rust (sandbox/rust_bridge.py)."""
     signature = rust_bridge.entry_signature(test.declaration or "")
-    built = rust_bridge.test_source(signature, test.test_code) if signature is not None else None
+    if signature is None:
+        return None
+    if not box.alive:
+        box.start()
+    crate = pch.rust_bridge_crate(box.pch_bound)
+    built = rust_bridge.test_source(signature, test.test_code, crate)
     if built is None:
         return None
-    return "rust+quick", rust_bridge.program_source(source, signature), rust_bridge.test_frame(built)
+    return ("rust+bridge" if crate else "rust+quick", rust_bridge.program_source(source, signature, crate),
+            rust_bridge.test_frame(built))
 
 
 # Languages whose test code, given a declaration, runs apart from the program.

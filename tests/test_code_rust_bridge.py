@@ -199,3 +199,16 @@ def test_declarations_the_bridge_reads_and_those_it_leaves_in_process():
         "::std::vec::Vec<::core::primitive::i64>"
     assert preamble_for_test("use rand::Rng;\nuse ::regex::Regex;\nextern crate md5;\nuse std::cmp::max;\n"
                          "use self::x::y;\n") == "use std::cmp::max;\nuse self::x::y;\n"
+
+
+def test_without_the_compiled_bridge_its_source_goes_into_each_build():
+    """A sandbox that cannot use the compiler caches' directory builds the bridge's module into each
+    executable: the same verdicts, only slower."""
+    from sandbox import Sandbox
+    from sandbox.testcases import CodeTest, run_tests
+    with Sandbox() as box:
+        box.pch_bound = None  # as if the directory had been replaced since the sandbox started
+        good = run_tests("rust", CORRECT, [CodeTest(test_code=TEST, declaration=DECLARATION)], sandbox=box)
+        hack = run_tests("rust", HACKS["a macro named like the test's assert"],
+                         [CodeTest(test_code=TEST, declaration=DECLARATION)], sandbox=box)
+    assert (good.passed, hack.passed) == (1, 0), (good, hack)

@@ -4,9 +4,10 @@
 // of the declared types and are rebuilt there, so nothing of the program's (a `PartialEq`, a
 // macro, a type of its own) takes part in a comparison.
 //
-// Appended after the program or after the test's declarations: it declares nothing outside
-// `referee_bridge`, and names everything by its full path (a program's macro or type named like
-// a standard one does not change this code). Frames on the pipes are those of the C++ bridge: a
+// Compiled once per host as a crate of its own (`referee_bridge_lib`, sandbox/pch.py) that both
+// executables use, or, without it, appended after the program or the test's declarations: it
+// declares nothing outside `referee_bridge`, and names everything by its full path (a program's
+// macro or type named like a standard one does not change this code). Frames on the pipes are those of the C++ bridge: a
 // little-endian u32 length, then the bytes; a reply starts with 0 (a value) or 1 (a panic).
 #[allow(dead_code, unused_imports, unused_macros, unused_mut, unused_variables, unused_unsafe)]
 mod referee_bridge {
