@@ -157,6 +157,14 @@ DECLARED = {
              "        assert!(scale(vec![3, 1, 2]) == vec![1 * {K}, 2 * {K}, 3 * {K}]);\n"
              "        assert_eq!(scale(vec![]), vec![]);\n    }\n\n}\n",
              _RUST_DECLARATION),
+    "java": (_JAVA_DECLARATION + "        List<Integer> out = new ArrayList<>();\n        for (int x : v) out.add(x * {K});\n"
+             "        Collections.sort(out);\n        return out;\n    }\n}\n",
+             "public class Main {\n    public static void main(String[] args) {\n        Solution s = new Solution();\n"
+             "        List<Boolean> correct = Arrays.asList(\n"
+             "                s.scale(new ArrayList<>(Arrays.asList(3, 1, 2))).equals(Arrays.asList(1 * {K}, 2 * {K}, 3 * {K}))\n"
+             "        );\n        if (correct.contains(false)) {\n            throw new AssertionError();\n        }\n"
+             "    }\n}\n",
+             _JAVA_DECLARATION),
 }
 
 # A HumanEval-X-sized item per language: a function and test code that asserts on it. `{K}` varies
