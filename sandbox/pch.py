@@ -35,6 +35,7 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
+from typing import Callable
 
 from sandbox.languages import CXX_FLAGS, JAVAC_JVM_FLAGS, RUSTC_TEST_FLAGS
 
@@ -288,42 +289,62 @@ def start_build(name: str) -> None:
 
 
 def build(name: str) -> bool:
-    """Build variant `name` (or the javac archive) now, on the trusted side from fixed input; True when ready."""
+    """Build variant `name` (or the javac archive, or the warm javac's server) now, on the trusted
+    side from fixed input; True when ready."""
     if name == JAVAC_ARCHIVE:
         return _build_javac_archive()
     if name == JAVAC_SERVER:
         return _build_javac_server()
     key = _key(name)
-    directory = host_dir()
-    header, gch = os.path.join(directory, f"{key}.h"), os.path.join(directory, f"{key}.h.gch")
-    with open(os.path.join(directory, ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it: wait, then reuse
+    header = os.path.join(host_dir(), f"{key}.h")
+
+    def command(tmp: str, work: str) -> list[str]:
+        text = "".join(f"#include <{h}>\n" for h in VARIANTS[name])
+        tmp_h = f"{header}.{os.getpid()}.tmp"
+        with open(tmp_h, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp_h, 0o644)
+        os.replace(tmp_h, header)
+        return [GXX, *CXX_FLAGS, "-x", "c++-header", "-o", tmp, header]
+
+    return _build_once(f"{key}.h.gch", f"precompiled header {name}", command)
+
+
+def _build_once(target: str, what: str, command: Callable[[str, str], list[str]], *,
+                files: dict[str, str] | None = None, directory: bool = False) -> bool:
+    """Build `target` in the host directory, once per host: under the directory's lock (another
+    process may be building it: wait, then reuse), into a temporary name renamed whole when done,
+    so it appears whole or not at all. `command(tmp, work)` is the argv that writes `tmp` (a file,
+    or with `directory` a directory made for it), run in a fresh `work` directory holding `files`."""
+    host = host_dir()
+    path = os.path.join(host, target)
+    with open(os.path.join(host, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            if os.path.exists(gch):
+            if os.path.exists(path):
                 return True
-            _remove_leftovers(directory)
-            text = "".join(f"#include <{h}>\n" for h in VARIANTS[name])
-            tmp_h = f"{header}.{os.getpid()}.tmp"
-            with open(tmp_h, "w") as fh:
-                fh.write(text)
-            os.chmod(tmp_h, 0o644)
-            os.replace(tmp_h, header)
-            tmp_gch = f"{gch}.{os.getpid()}.tmp"
-            proc = subprocess.run([GXX, *CXX_FLAGS, "-x", "c++-header", "-o", tmp_gch, header],
-                                  capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "LANG": "C"},
-                                  stdin=subprocess.DEVNULL, timeout=300)
-            if proc.returncode != 0:
-                log.warning("precompiled header %s failed to build: %s", name, proc.stderr[-2000:])
-                try:
-                    os.unlink(tmp_gch)
-                except OSError:
-                    pass
+            _remove_leftovers(host)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            if directory:
+                os.mkdir(tmp, 0o755)
+            with tempfile.TemporaryDirectory(prefix="referee-build-") as work:
+                for name, text in (files or {}).items():
+                    with open(os.path.join(work, name), "w", encoding="utf-8") as fh:
+                        fh.write(text)
+                proc = subprocess.run(command(tmp, work), capture_output=True, text=True, cwd=work,
+                                      stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "LANG": "C", "TMPDIR": work},
+                                      timeout=300)
+            if proc.returncode != 0 or not os.path.exists(tmp):
+                log.warning("%s failed to build: %s", what, proc.stderr[-2000:])
+                _remove_leftovers(host)
                 return False
-            os.chmod(tmp_gch, 0o644)
-            os.replace(tmp_gch, gch)  # appears whole, or not at all
+            for name in os.listdir(tmp) if directory else ():
+                os.chmod(os.path.join(tmp, name), 0o644)
+            os.chmod(tmp, 0o755 if directory else 0o644)  # the warm javac's server runs as another uid
+            os.replace(tmp, path)
             return True
         except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("precompiled header %s failed to build: %s", name, exc)
+            log.warning("%s failed to build: %s", what, exc)
             return False
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -344,119 +365,26 @@ def _remove_leftovers(directory: str) -> None:
 
 
 def _build_bridge_object() -> bool:
-    directory = host_dir()
-    target = os.path.join(directory, f"{_key(BRIDGE_RUNTIME)}.o")
-    with open(os.path.join(directory, ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if os.path.exists(target):
-                return True
-            _remove_leftovers(directory)
-            tmp = f"{target}.{os.getpid()}.tmp"
-            proc = subprocess.run([GXX, *CXX_FLAGS, "-c", "-o", tmp, str(BRIDGE_SOURCE)], capture_output=True,
-                                  text=True, env={"PATH": "/usr/bin:/bin", "LANG": "C"}, stdin=subprocess.DEVNULL,
-                                  timeout=300)
-            if proc.returncode != 0:
-                log.warning("the C++ bridge's runtime failed to build: %s", proc.stderr[-2000:])
-                return False
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-            return True
-        except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("the C++ bridge's runtime failed to build: %s", exc)
-            return False
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return _build_once(f"{_key(BRIDGE_RUNTIME)}.o", "the C++ bridge's runtime",
+                       lambda tmp, work: [GXX, *CXX_FLAGS, "-c", "-o", tmp, str(BRIDGE_SOURCE)])
 
 
 def _build_rust_bridge() -> bool:
-    directory = host_dir()
-    target = os.path.join(directory, f"lib{_key(RUST_BRIDGE)}.rlib")
-    with open(os.path.join(directory, ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if os.path.exists(target):
-                return True
-            _remove_leftovers(directory)
-            tmp = f"{target}.{os.getpid()}.tmp"
-            source = RUST_BRIDGE_SOURCE.read_text(encoding="utf-8").replace("\nmod referee_bridge {", "\npub mod referee_bridge {", 1)
-            with tempfile.TemporaryDirectory(prefix="referee-rust-bridge-") as work:
-                with open(os.path.join(work, "lib.rs"), "w", encoding="utf-8") as fh:
-                    fh.write(source)
-                proc = subprocess.run([RUSTC, *RUSTC_TEST_FLAGS, "--crate-type", "rlib", "--crate-name", RUST_BRIDGE_CRATE,
-                                       "-o", tmp, "lib.rs"], capture_output=True, text=True, cwd=work,
-                                      env={"PATH": "/usr/bin:/bin", "LANG": "C", "TMPDIR": work},
-                                      stdin=subprocess.DEVNULL, timeout=300)
-            if proc.returncode != 0:
-                log.warning("the Rust bridge failed to build: %s", proc.stderr[-2000:])
-                return False
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-            return True
-        except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("the Rust bridge failed to build: %s", exc)
-            return False
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    source = RUST_BRIDGE_SOURCE.read_text(encoding="utf-8").replace("\nmod referee_bridge {", "\npub mod referee_bridge {", 1)
+    return _build_once(f"lib{_key(RUST_BRIDGE)}.rlib", "the Rust bridge",
+                       lambda tmp, work: [RUSTC, *RUSTC_TEST_FLAGS, "--crate-type", "rlib",
+                                          "--crate-name", RUST_BRIDGE_CRATE, "-o", tmp, "lib.rs"],
+                       files={"lib.rs": source})
 
 
 def _build_javac_archive() -> bool:
-    key = _key(JAVAC_ARCHIVE)
-    directory = host_dir()
-    archive = os.path.join(directory, f"{key}.jsa")
-    with open(os.path.join(directory, ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if os.path.exists(archive):
-                return True
-            _remove_leftovers(directory)
-            with tempfile.TemporaryDirectory(prefix="referee-javac-") as work:
-                with open(os.path.join(work, "Main.java"), "w") as fh:
-                    fh.write(_JAVA_SAMPLE)
-                tmp = f"{archive}.{os.getpid()}.tmp"
-                proc = subprocess.run([JAVAC, *JAVAC_JVM_FLAGS, f"-J-XX:ArchiveClassesAtExit={tmp}",
-                                       "-encoding", "UTF-8", "-d", work, os.path.join(work, "Main.java")],
-                                      capture_output=True, text=True, cwd=work, stdin=subprocess.DEVNULL,
-                                      env={"PATH": "/usr/bin:/bin", "LANG": "C"}, timeout=300)
-                if proc.returncode != 0 or not os.path.exists(tmp):
-                    log.warning("javac class archive failed to build: %s", proc.stderr[-2000:])
-                    return False
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, archive)
-                return True
-        except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("javac class archive failed to build: %s", exc)
-            return False
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return _build_once(f"{_key(JAVAC_ARCHIVE)}.jsa", "javac's class archive",
+                       lambda tmp, work: [JAVAC, *JAVAC_JVM_FLAGS, f"-J-XX:ArchiveClassesAtExit={tmp}",
+                                          "-encoding", "UTF-8", "-d", work, "Main.java"],
+                       files={"Main.java": _JAVA_SAMPLE})
 
 
 def _build_javac_server() -> bool:
-    key = _key(JAVAC_SERVER)
-    directory = host_dir()
-    target = os.path.join(directory, key)
-    with open(os.path.join(directory, ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if os.path.isdir(target):
-                return True
-            _remove_leftovers(directory)
-            tmp = f"{target}.{os.getpid()}.tmp"
-            os.mkdir(tmp, 0o755)
-            proc = subprocess.run([JAVAC, *JAVAC_JVM_FLAGS, "-proc:none", "-encoding", "UTF-8", "-d", tmp,
-                                   JAVAC_SERVER_SOURCE], capture_output=True, text=True, cwd=tmp,
-                                  stdin=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin", "LANG": "C"}, timeout=300)
-            if proc.returncode != 0:
-                log.warning("warm javac server failed to build: %s", proc.stderr[-2000:])
-                shutil.rmtree(tmp, ignore_errors=True)
-                return False
-            for name in os.listdir(tmp):
-                os.chmod(os.path.join(tmp, name), 0o644)
-            os.chmod(tmp, 0o755)  # the server runs as another unprivileged host uid
-            os.rename(tmp, target)  # appears whole, or not at all
-            return True
-        except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("warm javac server failed to build: %s", exc)
-            return False
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    return _build_once(_key(JAVAC_SERVER), "the warm javac's server",
+                       lambda tmp, work: [JAVAC, *JAVAC_JVM_FLAGS, "-proc:none", "-encoding", "UTF-8", "-d", tmp,
+                                          JAVAC_SERVER_SOURCE], directory=True)
