@@ -47,18 +47,6 @@ class Signature:
     params: tuple[tuple[str, str], ...]  # (type, name)
 
 
-def _split_top_level(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "<([":
-            depth += 1
-        elif ch in ">)]":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts]
 
 
 def _carried(type_text: str) -> bool:
@@ -86,7 +74,7 @@ def entry_signature(declaration: str) -> Signature | None:
         return None
     params: list[tuple[str, str]] = []
     raw = match.group("params").strip()
-    for part in ([] if raw in ("", "void") else _split_top_level(raw)):
+    for part in ([] if raw in ("", "void") else native_test.split_top_level(raw)):
         part = part.split("=", 1)[0].strip()
         named = re.match(r"^(?P<type>.*?[\w>&\s])\b(?P<name>[A-Za-z_]\w*)$", part, re.DOTALL)
         if named is None or not _carried(named.group("type")) or named.group("name") in _TYPE_WORDS:

@@ -164,18 +164,6 @@ def parse_type(text: str) -> JavaType | None:
     return parsed if parsed is not None and position[0] == len(tokens) else None
 
 
-def _split_top_level(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "<":
-            depth += 1
-        elif ch == ">":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts]
 
 
 def entry_signature(declaration: str) -> Signature | None:
@@ -208,7 +196,7 @@ def entry_signature(declaration: str) -> Signature | None:
         return None
     params: list[tuple[JavaType, str]] = []
     raw = match.group("params").strip()
-    for part in ([] if not raw else _split_top_level(raw)):
+    for part in ([] if not raw else native_test.split_top_level(raw)):
         named = _PARAM.match(part)
         if named is None or named.group("name") in _KEYWORDS:
             return None

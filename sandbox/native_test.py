@@ -24,3 +24,19 @@ def test_frame(files: dict[str, str | bytes], build: list[str] | None, run: list
     if tasks is not None:
         frame["tasks"] = tasks
     return frame
+
+
+def split_top_level(text: str) -> list[str]:
+    """`text` split at the commas outside any brackets (`<>`, `()`, `[]`; a Rust `->` is not one):
+    a declaration's parameter list, or a generic type's arguments."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "<([":
+            depth += 1
+        elif ch in ">)]" and not (ch == ">" and text[i - 1:i] == "-"):
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]

@@ -193,18 +193,6 @@ def parse_type(text: str) -> RustType | None:
         return None
 
 
-def _split_top_level(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "<([":
-            depth += 1
-        elif ch in ">)]" and not (ch == ">" and text[i - 1:i] == "-"):
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts]
 
 
 def entry_signature(declaration: str) -> Signature | None:
@@ -240,7 +228,7 @@ def entry_signature(declaration: str) -> Signature | None:
     if returns is None:
         return None
     params: list[tuple[str, RustType]] = []
-    for part in _split_top_level(rest[1:close]):
+    for part in native_test.split_top_level(rest[1:close]):
         if not part:
             continue
         match = _PARAM.match(part)
@@ -248,7 +236,7 @@ def entry_signature(declaration: str) -> Signature | None:
         if match is None or parsed is None or match.group(1) in ("_", "self"):
             return None
         params.append((match.group(1), parsed))
-    if len(params) != len([p for p in _split_top_level(rest[1:close]) if p]):
+    if len(params) != len([p for p in native_test.split_top_level(rest[1:close]) if p]):
         return None
     return Signature(preamble=preamble, text=signature, name=last.group(1), params=tuple(params), returns=returns)
 
