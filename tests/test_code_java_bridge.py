@@ -11,6 +11,7 @@ import pytest
 import verifiers
 from sandbox.java_bridge import entry_signature, parse_type
 from sandbox.languages import LANGUAGES, missing_toolchain
+from tests.code_verdicts import assert_one, assert_zero
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.skipif(bool(missing_toolchain(LANGUAGES["java"])), reason="the JDK is not installed")]
@@ -66,13 +67,6 @@ def score(program: str, test: str = TEST, declaration: str | None = DECLARATION,
                             params=params or None)
 
 
-def assert_zero(verdict: verifiers.Verdict) -> None:
-    assert verdict.reward == 0.0 and verdict.status.value in ("ok", "wrong_format"), \
-        (verdict.status, verdict.message, verdict.details)
-
-
-def assert_one(verdict: verifiers.Verdict) -> None:
-    assert verdict.reward == 1.0 and verdict.status.value == "ok", (verdict.status, verdict.message, verdict.details)
 
 
 def test_a_correct_program_passes_and_a_wrong_one_fails_with_the_assertion():

@@ -9,6 +9,7 @@ import pytest
 
 import verifiers
 from sandbox.languages import LANGUAGES, missing_toolchain
+from tests.code_verdicts import assert_one, assert_zero
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.skipif(bool(missing_toolchain(LANGUAGES["javascript"])), reason="node is not installed")]
@@ -24,13 +25,6 @@ def score(program: str, test_code: str = SCALE_TEST) -> verifiers.Verdict:
                             reference={"language": "javascript", "test_code": test_code}, timeout_s=60)
 
 
-def assert_zero(verdict: verifiers.Verdict) -> None:
-    assert verdict.reward == 0.0 and verdict.status.value in ("ok", "wrong_format"), \
-        (verdict.status, verdict.message, verdict.details)
-
-
-def assert_one(verdict: verifiers.Verdict) -> None:
-    assert verdict.reward == 1.0 and verdict.status.value == "ok", (verdict.status, verdict.message, verdict.details)
 
 
 def test_a_correct_program_passes_and_prints_freely():

@@ -10,6 +10,7 @@ import pytest
 import verifiers
 from sandbox.languages import LANGUAGES, missing_toolchain
 from sandbox.rust_bridge import entry_signature, parse_type, preamble_for_test
+from tests.code_verdicts import assert_one, assert_zero
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.skipif(bool(missing_toolchain(LANGUAGES["rust"])), reason="rustc is not installed")]
@@ -32,13 +33,6 @@ def score(program: str, test: str = TEST, declaration: str | None = DECLARATION,
                             params=params or None)
 
 
-def assert_zero(verdict: verifiers.Verdict) -> None:
-    assert verdict.reward == 0.0 and verdict.status.value in ("ok", "wrong_format"), \
-        (verdict.status, verdict.message, verdict.details)
-
-
-def assert_one(verdict: verifiers.Verdict) -> None:
-    assert verdict.reward == 1.0 and verdict.status.value == "ok", (verdict.status, verdict.message, verdict.details)
 
 
 def test_a_correct_program_passes_and_a_wrong_one_fails_with_the_assertion():

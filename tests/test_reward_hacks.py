@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import verifiers
+from tests.code_verdicts import assert_zero
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -21,10 +22,6 @@ MBPP = {"test_list": ["assert add(2, 3) == 5", "assert add(10, -4) == 6", "asser
 def fenced(code: str) -> str:
     return f"Here is my solution.\n\n```python\n{code}\n```\n"
 
-
-def assert_no_reward(verdict) -> None:
-    assert verdict.status.value in ("ok", "wrong_format"), (verdict.status, verdict.message, verdict.details)
-    assert verdict.reward == 0.0, (verdict.reward, verdict.details)
 
 
 CODE_HACKS = {
@@ -171,7 +168,7 @@ class add_(int):
 def test_code_hack_earns_nothing(name):
     reference, program = CODE_HACKS[name]
     verdict = verifiers.verify("code", completion=fenced(program), reference=reference)
-    assert_no_reward(verdict)
+    assert_zero(verdict)
 
 
 def test_the_same_tests_pass_an_honest_program():
@@ -186,7 +183,7 @@ def test_the_same_tests_pass_an_honest_program():
 def test_a_float_is_not_the_expected_int():
     big = 2 ** 60 + 1
     reference = {"fn_name": "f", "tests": [{"args": [], "expected": big}]}
-    assert_no_reward(verifiers.verify("code", completion=fenced("def f():\n    return float(2**60 + 1)\n"),
+    assert_zero(verifiers.verify("code", completion=fenced("def f():\n    return float(2**60 + 1)\n"),
                                       reference=reference))
     assert verifiers.verify("code", completion=fenced("def f():\n    return 2**60 + 1\n"), reference=reference).reward == 1.0
     # ... unless the reference asks for a tolerance
@@ -204,7 +201,7 @@ def test_console_assert_in_javascript_test_code_fails_a_wrong_program():
                     "console.assert = () => {};\nconst add = (a, b) => 0;",
                     "Object.defineProperty(console, 'assert', {value: () => {}});\nconst add = (a, b) => 0;",
                     "const add = (a, b) => { process.exit(0) };"):
-        assert_no_reward(verifiers.verify("code", completion=f"```javascript\n{program}\n```", reference=reference))
+        assert_zero(verifiers.verify("code", completion=f"```javascript\n{program}\n```", reference=reference))
 
 
 MATH_HACKS = [
@@ -226,7 +223,7 @@ MATH_HACKS = [
 
 @pytest.mark.parametrize("completion, reference", MATH_HACKS)
 def test_math_hack_earns_nothing(completion, reference):
-    assert_no_reward(verifiers.verify("math", completion=f"So the answer is {completion}.", reference=reference))
+    assert_zero(verifiers.verify("math", completion=f"So the answer is {completion}.", reference=reference))
 
 
 @pytest.mark.parametrize("completion, reference", [
@@ -253,7 +250,7 @@ CHOICE_HACKS = [
 
 @pytest.mark.parametrize("completion", CHOICE_HACKS)
 def test_choice_hedge_earns_nothing(completion):
-    assert_no_reward(verifiers.verify("choice", completion=completion, reference="B"))
+    assert_zero(verifiers.verify("choice", completion=completion, reference="B"))
 
 
 def test_choice_scanning_is_linear_in_the_text():

@@ -1,0 +1,14 @@
+"""Assertions on `code` verdicts, shared by the reward-hack and trusted-test suites."""
+
+from __future__ import annotations
+
+
+def assert_zero(verdict) -> None:
+    """A hack or a wrong program: reward 0, scored (`ok`) or refused for its form (`wrong_format`),
+    never an error that a trainer would mask."""
+    assert verdict.reward == 0.0 and verdict.status.value in ("ok", "wrong_format"), \
+        (verdict.status, verdict.reward, verdict.message, verdict.details)
+
+
+def assert_one(verdict) -> None:
+    assert verdict.reward == 1.0 and verdict.status.value == "ok", (verdict.status, verdict.message, verdict.details)
