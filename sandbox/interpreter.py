@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from sandbox import repl, zygote
 from sandbox.cgroups import SandboxCgroup, detect
-from sandbox.launcher import Launcher, default_launcher, spawn_from_a_lasting_thread
+from sandbox.launcher import Launcher, default_launcher, spawn_from_a_lasting_thread, stop_launched
 from sandbox.limits import Limits
 
 log = logging.getLogger(__name__)
@@ -157,18 +157,7 @@ class PythonInterpreter:
         """Stop every process of this interpreter and free its descriptors and cgroup."""
         proc, self._proc = self._proc, None
         if proc is not None:
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    proc.kill()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            for stream in (proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
+            stop_launched(proc)
         if self._sock is not None:
             self._sock.close()
             self._sock = None

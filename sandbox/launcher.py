@@ -12,6 +12,7 @@ import glob
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import threading
 from abc import ABC, abstractmethod
@@ -213,3 +214,24 @@ def default_launcher() -> Launcher:
         if launcher.unavailable_reason() is None:
             return launcher
     return BubblewrapLauncher()
+
+
+def stop_launched(proc: subprocess.Popen) -> None:
+    """Kill everything a launcher started (bubblewrap's --new-session gives it its own process
+    group), wait for it briefly, and close our ends of its pipes."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.kill()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass

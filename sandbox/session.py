@@ -30,7 +30,8 @@ from typing import Any
 from sandbox import harness, pch, zygote
 from sandbox.cgroups import SandboxCgroup, detect
 from sandbox.languages import SANDBOX_PATH, Language, find_language, missing_toolchain
-from sandbox.launcher import BubblewrapLauncher, Launcher, default_launcher, spawn_from_a_lasting_thread
+from sandbox.launcher import (BubblewrapLauncher, Launcher, default_launcher, spawn_from_a_lasting_thread,
+                              stop_launched)
 from sandbox.limits import Limits
 from sandbox.result import ExecResult, ExecStatus
 from sandbox.warm_javac import WarmJavac
@@ -198,16 +199,7 @@ class Sandbox:
             self._sock.close()
             self._sock = None
         if self._proc is not None:
-            if self._proc.poll() is None:
-                try:
-                    os.killpg(self._proc.pid, signal.SIGKILL)  # bwrap --new-session: its own group
-                except (ProcessLookupError, PermissionError):
-                    pass
-                self._proc.kill()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            stop_launched(self._proc)
             self._proc = None
         if self._cgroup is not None:
             self._cgroup.remove()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import select
-import signal
 import struct
 import subprocess
 import tempfile
@@ -28,7 +27,7 @@ from typing import IO
 
 from sandbox import pch
 from sandbox.languages import JAVAC_JVM_FLAGS
-from sandbox.launcher import BubblewrapLauncher, Launcher, spawn_from_a_lasting_thread
+from sandbox.launcher import BubblewrapLauncher, Launcher, spawn_from_a_lasting_thread, stop_launched
 
 log = logging.getLogger(__name__)
 
@@ -181,21 +180,7 @@ class WarmJavac:
         """Kill the server (its sandbox dies with bubblewrap); the next compile starts a fresh one."""
         proc, self._proc = self._proc, None
         if proc is not None:
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    proc.kill()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            for stream in (proc.stdin, proc.stdout):
-                if stream is not None:
-                    try:
-                        stream.close()
-                    except OSError:
-                        pass
+            stop_launched(proc)
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
