@@ -205,7 +205,9 @@ def _not_run(index: int) -> TestResult:
 
 def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]], options: RunOptions, box: Sandbox,
                     deadline: float | None, files: dict[str, str] | None, report: TestReport) -> TestReport:
-    """Each test's code is built with the program and run once; see sandbox/testcode.py."""
+    """Each test's code runs once against the program: in a trusted test process of its own
+    (JavaScript; C++, Java and Rust with a declaration: `_BRIDGES`) or built into the program
+    (sandbox/testcode.py)."""
     shape = SHAPES.get(language)
     if shape is None:
         raise ValueError(f"test code is not supported for {language}")

@@ -6,9 +6,11 @@ The test code comes from the reference, never from the completion.
 JavaScript and Python test code runs outside the program's process: in a trusted test process
 of its own (sandbox/js/trusted_test.js, sandbox/harness.py) that calls the program's functions
 through proxies, gets their results back as data, compares them with pristine builtins and
-alone holds the channel the verdict is written to.
+alone holds the channel the verdict is written to. So does C++, Java and Rust test code that
+comes with a declaration of the function it tests (sandbox/cpp_bridge.py, java_bridge.py,
+rust_bridge.py).
 
-In C, C++, Java, Rust and Bash the test code is built into the program. Each language's shape
+Otherwise, in C, C++, Java, Rust and Bash, the test code is built into the program. Each language's shape
 adds a small harness around it: after the test code has finished without failing, the harness
 reads a one-time token from stdin (the service sends a fresh one per run) and prints it on a
 line of its own. A test passes only if the run exits 0 *and* printed that line, so a program
