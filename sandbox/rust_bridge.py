@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sandbox import native_test
 from sandbox.languages import RUSTC_TEST_FLAGS
@@ -329,6 +330,11 @@ def program_source(program: str, sig: Signature, crate: str | None) -> str:
                     for i, (_, kind) in enumerate(sig.params))
     args = ", ".join(_lend(kind, f"&referee_a{i}") if kind.borrows else f"referee_a{i}"
                      for i, (_, kind) in enumerate(sig.params))
+    # A completion that continues the declaration copies its `use rand::Rng;`: without the crate
+    # it could not build here, though it does not need it. Those lines (only the declaration's
+    # own crates) go; a program that really uses such a crate still fails to build.
+    foreign = foreign_crates(sig.preamble)
+    program = _drop_uses(program, foreign.__contains__) if foreign else program
     return (f"{rename_rust_main(program)}\n\n{_bridge(crate)}\n"
             "fn main() {\n"
             "    referee_bridge::serve(|referee_in: &mut referee_bridge::Reader, referee_out: &mut ::std::vec::Vec<u8>| {\n"
@@ -341,8 +347,20 @@ def program_source(program: str, sig: Signature, crate: str | None) -> str:
 def preamble_for_test(preamble: str) -> str:
     """The declaration's preamble for the test's side: `use` lines of crates other than the
     standard ones dropped (the sandbox has no others)."""
-    kept = _USE.sub(lambda m: m.group(0) if m.group(1) in _STD_CRATES else "", preamble)
-    return _EXTERN_CRATE.sub(lambda m: m.group(0) if m.group(1) in ("std", "core", "alloc") else "", kept)
+    return _drop_uses(preamble, lambda crate: crate not in _STD_CRATES)
+
+
+def _drop_uses(text: str, dropped: Callable[[str], bool]) -> str:
+    """`text` without its `use` and `extern crate` lines of the crates `dropped` says."""
+    kept = _USE.sub(lambda m: "" if dropped(m.group(1)) else m.group(0), text)
+    return _EXTERN_CRATE.sub(lambda m: "" if dropped(m.group(1)) and m.group(1) not in _STD_CRATES else m.group(0), kept)
+
+
+def foreign_crates(preamble: str) -> set[str]:
+    """The crates other than the standard ones that a declaration's preamble names (HumanEval-X's
+    name `rand`, `regex` and `md5`, which its own harness installs and this sandbox does not)."""
+    named = {m.group(1) for m in _USE.finditer(preamble)} | {m.group(1) for m in _EXTERN_CRATE.finditer(preamble)}
+    return named - _STD_CRATES
 
 
 @dataclass(frozen=True)

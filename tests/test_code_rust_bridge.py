@@ -124,8 +124,8 @@ def test_a_result_that_borrows_from_an_argument_crosses_too():
 
 
 def test_a_correct_completion_of_a_humaneval_x_record_passes():
-    """The completion continues the declaration (without its `use rand::Rng;`: the sandbox has
-    no such crate); the test's side drops those lines."""
+    """The completion continues the declaration, with or without its `use rand::Rng;` (the
+    sandbox has no such crate): both sides drop the declaration's foreign `use` lines."""
     declaration = ("\nuse std::{slice::Iter, cmp::{max, self}, mem::replace, collections::{HashSet, HashMap}, ops::Index, "
                    "ascii::AsciiExt};\nuse rand::Rng;\nuse regex::Regex;\nuse md5;\nuse std::any::{Any, TypeId};\n\n"
                    "fn has_close_elements(numbers:Vec<f32>, threshold: f32) -> bool{\n")
@@ -137,6 +137,13 @@ def test_a_correct_completion_of_a_humaneval_x_record_passes():
                   "            if (numbers[i] - numbers[j]).abs() < threshold { return true; }\n        }\n    }\n"
                   "    false\n}\n")
     assert_one(score(completion, test, declaration))
+    # A completion that copies the declaration's `use` lines builds too; one that needs the crate does not.
+    copied = completion.replace("fn main(){}\n", "fn main(){}\n" + declaration.rsplit("\n\n", 1)[0] + "\n")
+    assert "use rand::Rng;" in copied
+    assert_one(score(copied, test, declaration))
+    needs_rand = copied.replace("    false\n}", "    let _ = rand::thread_rng().gen::<u8>();\n    false\n}")
+    verdict = score(needs_rand, test, declaration)
+    assert verdict.reward == 0.0 and verdict.details.get("compile_error"), verdict.details
 
 
 def test_the_program_cannot_find_the_tests_expected_value():
