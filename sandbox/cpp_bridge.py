@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox import native_test
+from sandbox import native_test, pch
 from sandbox.languages import CXX_FLAGS
 
 _BRIDGE_DIR = Path(__file__).with_name("bridge")
@@ -98,7 +98,12 @@ def program_source(program: str, sig: Signature, runtime_object: str | None) -> 
     reads = "".join(f"        auto referee_a{i} = referee_bridge::get<{_decayed(t)}>(referee_in);\n"
                     for i, (t, _) in enumerate(sig.params))
     args = ", ".join(f"referee_a{i}" for i in range(len(sig.params)))
+    # A `main` of the program's own (completions often add one that runs an example) is renamed:
+    # the bridge's `main` answers the calls. The definition goes after the leading includes, so
+    # the program's precompiled header still applies.
+    program = pch.after_leading_block(program, "#define main referee_program_main\n")
     return (f"{program}\n\n{_bridge(runtime_object)}\n"
+            "#undef main\n"
             "int main() {\n    using namespace std;\n"
             "    return referee_bridge::serve([](referee_bridge::Buffer &referee_in, referee_bridge::Buffer &referee_out) {\n"
             f"{reads}"

@@ -92,17 +92,32 @@ _dir: str | None = None
 _building: set[str] = set()
 
 
-def leading_includes(source: str) -> set[str]:
-    """The `#include <...>` names of the source's leading block: the lines before the first one
-    that is not blank, a `//` comment, an angle include or `using namespace std;`."""
-    names: set[str] = set()
+def _leading_block(source: str) -> list[re.Match]:
+    """The source's leading block: the lines before the first one that is not blank, a `//`
+    comment, an angle include or `using namespace std;`."""
+    block = []
     for line in source.splitlines():
         match = _LEADING_LINE.match(line)
         if match is None:
             break
-        if match.group(1):
-            names.add(match.group(1))
-    return names
+        block.append(match)
+    return block
+
+
+def leading_includes(source: str) -> set[str]:
+    """The `#include <...>` names of the source's leading block."""
+    return {match.group(1) for match in _leading_block(source) if match.group(1)}
+
+
+def after_leading_block(source: str, text: str) -> str:
+    """`source` with `text` inserted right after its leading block: where a definition may go
+    without changing which precompiled header the source can use (one defined before it would
+    make g++ refuse the header)."""
+    lines = source.splitlines(keepends=True)
+    n = len(_leading_block(source))
+    if n and not lines[n - 1].endswith("\n"):
+        lines[n - 1] += "\n"
+    return "".join(lines[:n]) + text + "".join(lines[n:])
 
 
 def choose_variant(source: str) -> str | None:

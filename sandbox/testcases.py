@@ -268,7 +268,7 @@ def _cpp_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits,
         box.start()  # binds the compiler caches' directory (see `Sandbox.pch_bound`)
     runtime = pch.bridge_object(box.pch_bound)
     test_cpp = cpp_bridge.test_source(signature, test.test_code, runtime)
-    return ("cpp+bridge" if runtime else "cpp", cpp_bridge.program_source(source, signature, runtime),
+    return ("cpp+bridge", cpp_bridge.program_source(source, signature, runtime),
             cpp_bridge.test_frame(test_cpp, pch.compile_flags("pch", test_cpp, box.pch_bound), runtime))
 
 

@@ -31,6 +31,13 @@ def score(program: str, test: str = TEST, declaration: str = DECLARATION) -> ver
 
 
 
+def test_a_program_with_a_main_of_its_own_still_answers_the_tests():
+    """Completions often add a `main` that runs an example: it is not the test's, and it does not run."""
+    with_main = CORRECT + "int main(){\n    printf(\"%d\\n\", (int)scale({1}).size());\n    return 3;\n}\n"
+    assert_one(score(with_main))
+    assert_zero(score(with_main.replace("x *= 3", "x *= 4")))
+
+
 def test_a_correct_program_passes_and_a_wrong_one_fails_with_the_assertion():
     assert_one(score(CORRECT))
     wrong = score(CORRECT.replace("x *= 3", "x *= 4"))
