@@ -52,7 +52,7 @@ _PARENT_OVERHEAD_BYTES = 48 << 20  # the warm parent, bwrap and page tables, on 
 _PARENT_TASKS = 5
 # A trusted test process: one Python process, a Node with its own threads (V8's workers), or a
 # native test and the compiler that builds it.
-_TEST_RUNNER_TASKS = {"javascript": 16, "native": 8}  # native: the compiler's processes, then the test
+_TEST_RUNNER_TASKS = {"native": 8}  # the compiler's processes, then the test
 _CONTROL_SLACK_S = 15.0  # how long past a run's own wall limit we wait before declaring the sandbox hung
 
 
@@ -60,7 +60,7 @@ def _test_tasks(test: dict | None) -> int:
     """The tasks (processes and threads) the trusted test process of `test` may need."""
     if test is None:
         return 0
-    tasks = test.get("tasks")  # a native test says what it runs (a JVM's threads)
+    tasks = test.get("tasks")  # a test may say what it runs (Node's threads, a JVM's)
     return int(tasks) if isinstance(tasks, int) else _TEST_RUNNER_TASKS.get(test.get("runner"), 1)
 
 

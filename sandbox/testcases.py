@@ -212,14 +212,18 @@ def _run_code_tests(language: str, source: str, tests: list[tuple[int, CodeTest]
     if shape is None:
         raise ValueError(f"test code is not supported for {language}")
     for index, test in tests:
-        run_language, combined = shape.build(source, test.test_code)
-        trusted = shape.trusted_test(test.test_code) if shape.trusted_test is not None else None
-        bridged = _BRIDGES[language](source, test, box, options.limits, deadline) \
-            if language in _BRIDGES and test.declaration else None
+        bridged = None
+        if language in _BRIDGES and test.declaration:
+            if not box.alive:
+                box.start()  # binds the compiler caches' directory (see `Sandbox.pch_bound`)
+            bridged = _BRIDGES[language](source, test, box, options.limits, deadline)
         if bridged is not None:  # the test apart from the program, built against the declaration
             run_language, combined, trusted = bridged
             if trusted.get("build"):
                 box.prebuild_test(trusted, options.limits)  # the test builds while the program compiles
+        else:
+            run_language, combined = shape.build(source, test.test_code)
+            trusted = shape.trusted_test(test.test_code) if shape.trusted_test is not None else None
         with box.program(run_language, combined, files=files, limits=options.limits, deadline=deadline) as prog:
             report.compile = prog.compile_result
             if prog.compile_result is not None and not prog.compile_result.ok:
@@ -264,8 +268,6 @@ def _cpp_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits,
     signature = cpp_bridge.entry_signature(test.declaration or "")
     if signature is None:
         return None
-    if not box.alive:
-        box.start()  # binds the compiler caches' directory (see `Sandbox.pch_bound`)
     runtime = pch.bridge_object(box.pch_bound)
     test_cpp = cpp_bridge.test_source(signature, test.test_code, runtime)
     return ("cpp+bridge", cpp_bridge.program_source(source, signature, runtime),
@@ -278,8 +280,6 @@ def _java_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits,
     signature = java_bridge.entry_signature(test.declaration or "")
     if signature is None:
         return None
-    if not box.alive:
-        box.start()  # binds the compiler caches' directory (see `Sandbox.pch_bound`)
     test_java = java_bridge.test_source(signature, test.test_code)
     compile_s = limits.for_compile().within(None if deadline is None else deadline - time.monotonic()).wall_time_s
     frame = java_bridge.test_frame(test_java, test.test_code, box, limits.memory_mb, compile_s)
@@ -292,8 +292,6 @@ def _rust_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits,
     signature = rust_bridge.entry_signature(test.declaration or "")
     if signature is None:
         return None
-    if not box.alive:
-        box.start()
     crate = pch.rust_bridge_crate(box.pch_bound)
     built = rust_bridge.test_source(signature, test.test_code, crate)
     if built is None:
@@ -302,7 +300,8 @@ def _rust_bridged(source: str, test: CodeTest, box: Sandbox, limits: Limits,
             rust_bridge.test_frame(built))
 
 
-# Languages whose test code, given a declaration, runs apart from the program.
+# Languages whose test code, given a declaration, runs apart from the program (called with the
+# sandbox started: the caches' directory it binds decides what the builds use).
 _BRIDGES = {"cpp": _cpp_bridged, "java": _java_bridged, "rust": _rust_bridged}
 
 

@@ -136,6 +136,7 @@ _JS_PROGRAM_CALLS = (_JS_DIR / "program_calls.js").read_text(encoding="utf-8")
 _JS_TRUSTED_TEST = (_JS_DIR / "trusted_test.js").read_text(encoding="utf-8")
 _JS_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 _MAX_NAMES = 10_000
+_NODE_TASKS = 16  # the test's Node: its own threads (V8's workers), room the sandbox makes for them
 
 
 def _javascript(program: str, test_code: str) -> str:
@@ -150,7 +151,7 @@ def _javascript_test(test_code: str) -> dict:
     from the program (every identifier in it; the runner keeps those that are not its builtins)."""
     names = list(dict.fromkeys(_JS_IDENTIFIER.findall(test_code)))[:_MAX_NAMES]
     return {"runner": "javascript", "runner_source": f"{_JS_VALUES}\n{_JS_TRUSTED_TEST}",
-            "script": test_code, "names": names}
+            "script": test_code, "names": names, "tasks": _NODE_TASKS}
 
 
 def _rust(program: str, test_code: str) -> str:

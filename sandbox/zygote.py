@@ -652,14 +652,30 @@ def _trusted_test_child(script, entry_point, fds: list[int], null: int, limits: 
     except BaseException as exc:
         verdict = {"passed": False, "reason": f"the test harness failed: {type(exc).__name__}: {exc}"}
     finally:
-        try:
-            os.write(verdict_fd, json.dumps(verdict).encode("utf-8", "surrogatepass"))
-        finally:
-            os._exit(0)
+        _leave_with_verdict(verdict_fd, verdict)
+
+
+def _leave_with_verdict(verdict_fd: int, verdict: dict) -> None:
+    """End a test server's child: write the verdict on the channel only it holds, then exit."""
+    try:
+        os.write(verdict_fd, json.dumps(verdict).encode("utf-8", "surrogatepass"))
+    finally:
+        os._exit(0)
+
+
+def _place_fds(fds: list[int], first: int = 3) -> None:
+    """Put `fds` on `first`, `first` + 1, ... (in order, whatever numbers they had) and close every
+    other descriptor from 3 up."""
+    import fcntl
+
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]  # out of the way of the targets
+    os.closerange(3, 64)
+    for target, fd in enumerate(high, start=first):
+        os.dup2(fd, target)
+    os.closerange(first + len(fds), 1 << 16)
 
 
 _NODE = "/usr/bin/node"
-_NODE_TEST_TASKS = 16  # Node's own threads, on top of the run's (see session.py's _TEST_RUNNER_TASKS)
 
 
 def _exec_node_test(test: dict, fds: list[int], null: int, limits: dict, state: dict) -> None:
@@ -667,8 +683,6 @@ def _exec_node_test(test: dict, fds: list[int], null: int, limits: dict, state: 
     sandbox/js/trusted_test.js) with the pipes to the program on fds 3 and 4, the verdict on 5 and
     the test on 6 (a memfd: never in a file the program could reach). Never returns: if Node
     cannot start, the verdict says so."""
-    import fcntl
-
     verdict_fd = fds[2]
     try:
         payload = json.dumps({"script": test["script"], "names": test["names"]}).encode("utf-8", "surrogatepass")
@@ -679,22 +693,15 @@ def _exec_node_test(test: dict, fds: list[int], null: int, limits: dict, state: 
         os.lseek(memfd, 0, os.SEEK_SET)
         for target in (0, 1, 2):  # what the test prints goes nowhere
             os.dup2(null, target)
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in (*fds, memfd)]
-        os.closerange(3, 64)
-        for target, fd in enumerate(high, start=3):
-            os.dup2(fd, target)
-        os.closerange(7, 1 << 16)
+        _place_fds([*fds, memfd])
         verdict_fd = 5
-        room = dict(limits, nproc=int(limits["nproc"]) + _NODE_TEST_TASKS) if limits.get("nproc") else limits
+        # Node's own threads, on top of the run's (the frame's `tasks`, as for the pids cgroup)
+        room = dict(limits, nproc=int(limits["nproc"]) + int(test["tasks"])) if limits.get("nproc") else limits
         _apply_rlimits(room, state["hard_limits"])
         os.execve(_NODE, [_NODE, "-e", test["runner_source"]],
                   {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"})
     except BaseException as exc:
-        try:
-            os.write(verdict_fd, json.dumps({"passed": False, "reason": f"the test process could not start: {exc}"})
-                     .encode("utf-8", "surrogatepass"))
-        finally:
-            os._exit(0)
+        _leave_with_verdict(verdict_fd, {"passed": False, "reason": f"the test process could not start: {exc}"})
 
 
 _NATIVE_TESTS_DIR = "/tmp/referee-tests"  # the sandbox's own /tmp: every run mounts a fresh one over it
@@ -712,22 +719,17 @@ def _native_test_child(test: dict, fds: list[int], null: int, limits: dict, stat
         if isinstance(directory, dict):
             verdict = directory
         else:
-            status, stderr = _native_test_run(test, directory, fds, null, limits, state)
-            verdict = _native_verdict(status, stderr)
+            verdict = _native_verdict(*_native_spawn(test["run"], directory, (fds[0], fds[1]), null, limits, state))
     except BaseException as exc:
         verdict = {"passed": False, "reason": f"the test harness failed: {type(exc).__name__}: {exc}"}
     finally:
-        try:
-            os.write(fds[2], json.dumps(verdict).encode("utf-8", "surrogatepass"))
-        finally:
-            os._exit(0)
+        _leave_with_verdict(fds[2], verdict)
 
 
 def _native_test_build(test: dict, null: int, limits: dict, state: dict):
     """The directory holding the built test, or a verdict saying why it does not build."""
-    import shutil
-
     import fcntl
+    import shutil
 
     key = test["key"]
     if not key.isalnum():
@@ -775,29 +777,19 @@ def _native_test_compile(test: dict, directory: str, null: int, limits: dict, st
     return directory
 
 
-def _native_test_run(test: dict, directory: str, fds: list[int], null: int, limits: dict, state: dict):
-    to_program, from_program, _ = fds
-    return _native_spawn(test["run"], directory, (to_program, from_program), null, limits, state)
-
-
 def _native_spawn(argv: list[str], cwd: str, pipes: tuple[int, int], null: int, limits: dict, state: dict):
     """Run argv in cwd with `pipes` on fds 3 and 4, stdout to /dev/null, under the limits;
     (exit status or 128 + signal, the first 4 KiB of its stderr)."""
-    import fcntl
-
     err_r, err_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in (*pipes, err_w)]
             os.dup2(null, 0)
             os.dup2(null, 1)
-            os.dup2(high[2], 2)
-            os.closerange(3, 64)
-            os.dup2(high[0], 3)
-            os.dup2(high[1], 4)
-            os.closerange(5, 1 << 16)
+            _place_fds([*pipes, err_w])  # the pipes on 3 and 4, stderr's on 5 for a moment
+            os.dup2(5, 2)
+            os.close(5)
             os.chdir(cwd)
             _apply_rlimits(limits, state["hard_limits"])
             os.execve(argv[0] if argv[0].startswith("/") else f"{cwd}/{argv[0]}", argv,
