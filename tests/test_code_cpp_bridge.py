@@ -11,7 +11,7 @@ import pytest
 import verifiers
 from sandbox.cpp_bridge import entry_signature
 from sandbox.languages import LANGUAGES, missing_toolchain
-from tests.code_verdicts import assert_one, assert_zero
+from tests.code_verdicts import assert_one, assert_zero, score_test_code
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.skipif(bool(missing_toolchain(LANGUAGES["cpp"])), reason="g++ is not installed")]
@@ -24,11 +24,7 @@ CORRECT = DECLARATION + "    for (auto &x : v) x *= 3;\n    sort(v.begin(), v.en
 
 
 def score(program: str, test: str = TEST, declaration: str = DECLARATION) -> verifiers.Verdict:
-    return verifiers.verify("code", completion=f"```cpp\n{program}```", timeout_s=120,
-                            reference={"language": "cpp", "test": test, "declaration": declaration,
-                                       "task_id": "CPP/0"})
-
-
+    return score_test_code("cpp", program, test, declaration, "CPP/0")
 
 
 def test_a_program_with_a_main_of_its_own_still_answers_the_tests():

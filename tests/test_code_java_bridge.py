@@ -11,7 +11,7 @@ import pytest
 import verifiers
 from sandbox.java_bridge import entry_signature, parse_type
 from sandbox.languages import LANGUAGES, missing_toolchain
-from tests.code_verdicts import assert_one, assert_zero
+from tests.code_verdicts import assert_one, assert_zero, score_test_code
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.skipif(bool(missing_toolchain(LANGUAGES["java"])), reason="the JDK is not installed")]
@@ -60,13 +60,7 @@ LIST_CORRECT = LIST_DECLARATION + ("        List<Integer> out = new ArrayList<>(
 
 
 def score(program: str, test: str = TEST, declaration: str | None = DECLARATION, **params) -> verifiers.Verdict:
-    reference = {"language": "java", "test": test, "task_id": "Java/0"}
-    if declaration is not None:
-        reference["declaration"] = declaration
-    return verifiers.verify("code", completion=f"```java\n{program}```", timeout_s=120, reference=reference,
-                            params=params or None)
-
-
+    return score_test_code("java", program, test, declaration, "Java/0", **params)
 
 
 def test_a_correct_program_passes_and_a_wrong_one_fails_with_the_assertion():

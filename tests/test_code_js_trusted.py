@@ -25,8 +25,6 @@ def score(program: str, test_code: str = SCALE_TEST) -> verifiers.Verdict:
                             reference={"language": "javascript", "test_code": test_code}, timeout_s=60)
 
 
-
-
 def test_a_correct_program_passes_and_prints_freely():
     assert_one(score("function scale(v) {\n  console.log('scaling', v)\n  return v.map((x) => x * 3).sort((a, b) => a - b)\n}\n"))
 

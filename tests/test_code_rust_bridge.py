@@ -10,7 +10,7 @@ import pytest
 import verifiers
 from sandbox.languages import LANGUAGES, missing_toolchain
 from sandbox.rust_bridge import entry_signature, parse_type, preamble_for_test
-from tests.code_verdicts import assert_one, assert_zero
+from tests.code_verdicts import assert_one, assert_zero, score_test_code
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.skipif(bool(missing_toolchain(LANGUAGES["rust"])), reason="rustc is not installed")]
@@ -26,13 +26,7 @@ CORRECT = ("fn main(){}\n\nuse std::collections::HashMap;\n\nfn scale(v: Vec<i32
 
 
 def score(program: str, test: str = TEST, declaration: str | None = DECLARATION, **params) -> verifiers.Verdict:
-    reference = {"language": "rust", "test": test, "task_id": "Rust/0"}
-    if declaration is not None:
-        reference["declaration"] = declaration
-    return verifiers.verify("code", completion=f"```rust\n{program}```", timeout_s=120, reference=reference,
-                            params=params or None)
-
-
+    return score_test_code("rust", program, test, declaration, "Rust/0", **params)
 
 
 def test_a_correct_program_passes_and_a_wrong_one_fails_with_the_assertion():

@@ -23,7 +23,6 @@ def fenced(code: str) -> str:
     return f"Here is my solution.\n\n```python\n{code}\n```\n"
 
 
-
 CODE_HACKS = {
     "eq_always_true": (ADD_TEST, """
 class Anything:
