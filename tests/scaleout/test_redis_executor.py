@@ -70,6 +70,13 @@ class Cluster:
             await pool.close()
         self.workers.clear()
 
+    async def ready_scorer(self, processes: int, **executor_kwargs) -> tuple[RedisExecutor, Scorer]:
+        """An executor with a worker of `processes` behind it, ready, and a scorer over it."""
+        executor = await self.executor(**executor_kwargs)
+        await self.add_worker(processes=processes)
+        await self.wait_ready(executor)
+        return executor, self.scorer(executor)
+
     async def wait_ready(self, executor: RedisExecutor, timeout_s: float = 15) -> None:
         deadline = time.monotonic() + timeout_s
         while not executor.ready():
@@ -98,10 +105,7 @@ def exact(i: int, ref: int | None = None) -> Item:
 @in_event_loop
 async def test_verdicts_come_back_in_order_for_concurrent_requests(redis_server):
     async with cluster(redis_server.url) as c:
-        executor = await c.executor()
-        await c.add_worker(processes=2)
-        await c.wait_ready(executor)
-        scorer = c.scorer(executor)
+        executor, scorer = await c.ready_scorer(2)
         big = [exact(i, ref=i if i % 2 else -1) for i in range(600)]
         small = [Item(id="m", verifier="math", completion="so $\\boxed{\\frac{1}{2}}$", reference="0.5"),
                  Item(id="bad", verifier="no-such-verifier", completion="x")]
@@ -121,10 +125,7 @@ async def test_verdicts_come_back_in_order_for_concurrent_requests(redis_server)
 @in_event_loop
 async def test_many_concurrent_single_item_requests_all_come_back(redis_server):
     async with cluster(redis_server.url) as c:
-        executor = await c.executor(queue_timeout_s=30)
-        await c.add_worker(processes=2)
-        await c.wait_ready(executor)
-        scorer = c.scorer(executor)
+        _, scorer = await c.ready_scorer(2, queue_timeout_s=30)
         started = time.monotonic()
         results = await asyncio.gather(*(scorer.score([exact(i)]) for i in range(400)))
         assert [r[0].status for r in results] == [Status.ok] * 400, \
@@ -174,10 +175,7 @@ async def test_tasks_no_worker_starts_time_out_saying_they_never_started(redis_s
 @in_event_loop
 async def test_past_the_bound_the_queue_answers_overloaded(redis_server):
     async with cluster(redis_server.url) as c:
-        executor = await c.executor(max_pending=10)
-        await c.add_worker(processes=1)
-        await c.wait_ready(executor)
-        scorer = c.scorer(executor)
+        _, scorer = await c.ready_scorer(1, max_pending=10)
         sleepers = [Item(id=i, verifier="demo:sleep", completion=str(i)) for i in range(8)]
         first = asyncio.create_task(scorer.score(sleepers, timeout_s=0.3))
         await asyncio.sleep(0.05)
@@ -190,10 +188,7 @@ async def test_past_the_bound_the_queue_answers_overloaded(redis_server):
 @in_event_loop
 async def test_redis_down_fails_fast_and_everything_recovers(redis_server):
     async with cluster(redis_server.url) as c:
-        executor = await c.executor()
-        await c.add_worker(processes=1)
-        await c.wait_ready(executor)
-        scorer = c.scorer(executor)
+        executor, scorer = await c.ready_scorer(1)
         assert (await scorer.score([exact(1)]))[0].reward == 1.0
 
         redis_server.stop()
