@@ -47,8 +47,6 @@ class Signature:
     params: tuple[tuple[str, str], ...]  # (type, name)
 
 
-
-
 def _carried(type_text: str) -> bool:
     return ("*" not in type_text and "[" not in type_text and "(" not in type_text
             and all(word in _TYPE_WORDS for word in _WORD.findall(type_text)) and bool(_WORD.search(type_text)))

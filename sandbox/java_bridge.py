@@ -164,8 +164,6 @@ def parse_type(text: str) -> JavaType | None:
     return parsed if parsed is not None and position[0] == len(tokens) else None
 
 
-
-
 def entry_signature(declaration: str) -> Signature | None:
     """The method a declaration ends with, inside `class Solution`, if the bridge carries its
     arguments and result."""

@@ -194,8 +194,6 @@ def parse_type(text: str) -> RustType | None:
         return None
 
 
-
-
 def entry_signature(declaration: str) -> Signature | None:
     """The function a declaration ends with (`fn NAME(params) -> RET {`), if the bridge can carry
     its arguments and result: no generics, lifetimes, `impl Trait`, `self` or `&mut`."""

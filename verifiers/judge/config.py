@@ -141,7 +141,6 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-
 def load_judge_configs(environ: Mapping[str, str] | None = None) -> dict[str, JudgeConfig]:
     """All configured judges by name; raises JudgeConfigError with a readable reason."""
     environ = os.environ if environ is None else environ
