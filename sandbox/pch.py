@@ -253,23 +253,23 @@ def _server_source() -> str:
 def bridge_object(bound: tuple[int, int] | None = None) -> str | None:
     """The C++ bridge's runtime object (sandbox/bridge/, see sandbox/cpp_bridge.py) as the sandbox
     sees it, built now if missing (a program cannot link without it); None if it cannot be built."""
-    if not os.access(GXX, os.X_OK) or not _usable(bound):
-        return None
-    name = f"{_key(BRIDGE_RUNTIME)}.o"
-    if os.path.exists(os.path.join(host_dir(), name)) or _build_bridge_object():
-        return f"{SANDBOX_DIR}/{name}"
-    return None
+    return _built_now(GXX, f"{_key(BRIDGE_RUNTIME)}.o", _build_bridge_object, bound)
 
 
 def rust_bridge_crate(bound: tuple[int, int] | None = None) -> str | None:
     """The Rust bridge (sandbox/bridge/bridge.rs) compiled as a crate, as the sandbox sees it, built
     now if missing (~0.3 s of CPU, once per host: checking and compiling the bridge's module was
     most of each build that held it); None if it cannot be built."""
-    if not os.access(RUSTC, os.X_OK) or not _usable(bound):
+    return _built_now(RUSTC, f"lib{_key(RUST_BRIDGE)}.rlib", _build_rust_bridge, bound)
+
+
+def _built_now(tool: str, target: str, build: Callable[[str], bool], bound: tuple[int, int] | None) -> str | None:
+    """`target` in the host directory as a sandbox that bound `bound` sees it, `build(target)` first
+    if it is missing; None without `tool`, in a sandbox bound to another directory, or on failure."""
+    if not os.access(tool, os.X_OK) or not _usable(bound):
         return None
-    name = f"lib{_key(RUST_BRIDGE)}.rlib"
-    if os.path.exists(os.path.join(host_dir(), name)) or _build_rust_bridge():
-        return f"{SANDBOX_DIR}/{name}"
+    if os.path.exists(os.path.join(host_dir(), target)) or build(target):
+        return f"{SANDBOX_DIR}/{target}"
     return None
 
 
@@ -379,14 +379,14 @@ def _remove_leftovers(directory: str) -> None:
                 pass
 
 
-def _build_bridge_object() -> bool:
-    return _build_once(f"{_key(BRIDGE_RUNTIME)}.o", "the C++ bridge's runtime",
+def _build_bridge_object(target: str) -> bool:
+    return _build_once(target, "the C++ bridge's runtime",
                        lambda tmp, work: [GXX, *CXX_FLAGS, "-c", "-o", tmp, str(BRIDGE_SOURCE)])
 
 
-def _build_rust_bridge() -> bool:
+def _build_rust_bridge(target: str) -> bool:
     source = RUST_BRIDGE_SOURCE.read_text(encoding="utf-8").replace("\nmod referee_bridge {", "\npub mod referee_bridge {", 1)
-    return _build_once(f"lib{_key(RUST_BRIDGE)}.rlib", "the Rust bridge",
+    return _build_once(target, "the Rust bridge",
                        lambda tmp, work: [RUSTC, *RUSTC_TEST_FLAGS, "--crate-type", "rlib",
                                           "--crate-name", RUST_BRIDGE_CRATE, "-o", tmp, "lib.rs"],
                        files={"lib.rs": source})
